@@ -1,0 +1,1 @@
+"""Benchmarks: riskbook side by side with the libraries users would otherwise pick."""

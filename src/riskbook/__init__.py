@@ -1,0 +1,17 @@
+"""riskbook: strategy signals in, one risk-targeted, drawdown-controlled portfolio out.
+
+The pipeline runs data -> estimate -> optimize -> book -> execute -> simulate -> validate ->
+report; each sub-package imports only from those to its left.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from riskbook import errors
+from riskbook.data import DataReport, MarketData, PointInTimeView, load_prices
+
+try:
+    __version__ = version("riskbook")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["DataReport", "MarketData", "PointInTimeView", "__version__", "errors", "load_prices"]

@@ -1,0 +1,161 @@
+"""The ``riskbook`` command line: data management and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from riskbook.errors import RiskbookError
+
+app = typer.Typer(
+    name="riskbook",
+    help="Turn strategy signals into one risk-targeted portfolio and trade it exactly as intended.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(
+    help="Manage price data in the local store ($RISKBOOK_HOME).", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
+console = Console()
+
+
+def _fail(exc: RiskbookError) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def summary_table(data, title: str) -> Table:
+    """One row per symbol: first date, last close, annualised volatility and growth."""
+    table = Table(title=title)
+    for col, justify in (
+        ("symbol", "left"),
+        ("first date", "left"),
+        ("last close", "right"),
+        ("ann. vol", "right"),
+        ("CAGR", "right"),
+    ):
+        table.add_column(col, justify=justify)
+    rets = np.log(data.close[1:] / data.close[:-1])
+    vol = np.nanstd(rets, axis=0, ddof=1) * np.sqrt(252)
+    first = data.first_valid_dates()
+    for j, sym in enumerate(data.symbols):
+        series = data.close[:, j]
+        valid = np.flatnonzero(~np.isnan(series))
+        years = (data.dates[valid[-1]] - data.dates[valid[0]]) / np.timedelta64(1, "D") / 365.25
+        cagr = (series[valid[-1]] / series[valid[0]]) ** (1 / years) - 1 if years > 0 else np.nan
+        table.add_row(
+            sym,
+            str(first.iloc[j])[:10],
+            f"{series[valid[-1]]:,.2f}",
+            f"{vol[j]:.1%}",
+            f"{cagr:.1%}",
+        )
+    return table
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """riskbook command line."""
+    if version:
+        from riskbook import __version__
+
+        console.print(f"riskbook {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def demo() -> None:
+    """Load the bundled data (no network) and summarise it."""
+    from riskbook.datasets import load_factor_etfs, load_sp500, load_sp500_index
+
+    sp = load_sp500()
+    console.print(
+        f"[bold]Bundled S&P 500 data:[/] {len(sp.symbols)} symbols, {len(sp.dates)} dates, "
+        f"{sp.start.date()}..{sp.end.date()} ({sp.frequency})"
+    )
+    console.print(summary_table(sp, "20 S&P 500 stocks (adjusted closes)"))
+    for extra in (load_sp500_index(), load_factor_etfs()):
+        console.print(
+            f"{extra.name}: {', '.join(extra.symbols)}; {len(extra.dates)} dates, "
+            f"{extra.start.date()}..{extra.end.date()}"
+        )
+
+
+@data_app.command("ingest")
+def data_ingest(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file, wide or long.")],
+    name: Annotated[str, typer.Option("--name", help="Name to store it under.")],
+    gaps: Annotated[str, typer.Option(help="Gap policy: raise, ffill or drop.")] = "raise",
+) -> None:
+    """Validate FILE and store it as NAME (atomically; nothing is stored on error)."""
+    from riskbook.data.store import Store
+
+    try:
+        entry = Store().ingest(file, name, gaps=gaps)  # type: ignore[arg-type]
+    except RiskbookError as exc:
+        _fail(exc)
+    console.print(
+        f"stored [bold]{entry.name}[/]: {len(entry.symbols)} symbols x {entry.n_dates} "
+        f"{entry.frequency} bars, {entry.start[:10]}..{entry.end[:10]}"
+        + (
+            f", {entry.changed_cells} cell(s) changed by gaps={entry.gaps}"
+            if entry.changed_cells
+            else ""
+        )
+    )
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """List the data sets in the store."""
+    from riskbook.data.store import Store
+
+    store = Store()
+    entries = store.list()
+    if not entries:
+        console.print(f"the store at {store.root} is empty")
+        return
+    table = Table(title=f"store: {store.root}")
+    for col in ("name", "symbols", "bars", "frequency", "start", "end", "ingested"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(
+            e.name,
+            str(len(e.symbols)),
+            str(e.n_dates),
+            e.frequency,
+            e.start[:10],
+            e.end[:10],
+            e.ingested_at,
+        )
+    console.print(table)
+
+
+@data_app.command("show")
+def data_show(name: Annotated[str, typer.Argument(help="Stored data set name.")]) -> None:
+    """Show one stored data set: its metadata and a per-symbol summary."""
+    from riskbook.data.store import Store
+
+    try:
+        store = Store()
+        entry = store.entry(name)
+        data = store.load(name)
+    except RiskbookError as exc:
+        _fail(exc)
+    console.print(f"[bold]{entry.name}[/] from {entry.source}, ingested {entry.ingested_at}")
+    console.print(f"fields: {', '.join(entry.fields)}; fingerprint {entry.fingerprint[:16]}")
+    console.print(
+        summary_table(data, f"{name}: {len(data.symbols)} symbols x {len(data.dates)} bars")
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

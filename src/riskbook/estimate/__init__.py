@@ -1,0 +1,3 @@
+"""Covariance and volatility estimators: T x N returns in, N x N matrices out (same kind)."""
+
+__all__: list[str] = []
