@@ -14,13 +14,15 @@ from riskbook.errors import DataError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt", ".tsv")
+MISSING = ["", "NaN", "nan", "NA", "null"]
 
 
 def _read_csv(path: str) -> pd.DataFrame:
     sep = "\t" if path.endswith(".tsv") else ","
     try:
-        # dtype=str keeps every cell as written, so a non-numeric cell can be named, not NaN'd.
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+        # Only these spellings mean "missing": any other text stays text, so a non-numeric cell
+        # is named in an error rather than silently read as NaN.
+        return pd.read_csv(path, sep=sep, keep_default_na=False, na_values=MISSING)
     except pd.errors.EmptyDataError as exc:
         raise DataError("the file is empty", file=path) from exc
 

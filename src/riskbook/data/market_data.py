@@ -119,7 +119,7 @@ class MarketData:
     >>> md = MarketData.from_arrays(
     ...     np.array(["2024-01-02", "2024-01-03"], dtype="datetime64[D]"),
     ...     ["AAA"], close=[[10.0], [11.0]])
-    >>> md.returns().iloc[0, 0]
+    >>> round(float(md.returns().iloc[0, 0]), 12)
     0.1
     """
 

@@ -7,6 +7,8 @@ overnight gap) to the day's real close, so the last minute's close *is* the dail
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from riskbook.data.market_data import MarketData
@@ -75,7 +77,9 @@ def synthetic_minutes(
     close = daily.close
     n_days, n_sym = close.shape
     log_close = np.log(close)
-    sigma_day = np.nanstd(np.diff(log_close, axis=0), axis=0, ddof=1)
+    with warnings.catch_warnings():  # a symbol with < 2 returns gets the fallback below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sigma_day = np.nanstd(np.diff(log_close, axis=0), axis=0, ddof=1)
     sigma_day = np.where(np.isfinite(sigma_day) & (sigma_day > 0), sigma_day, 0.01)
     sigma_min = sigma_day * np.sqrt((1 - OVERNIGHT_SHARE) / minutes_per_day)
     sigma_night = sigma_day * np.sqrt(OVERNIGHT_SHARE)

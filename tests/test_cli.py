@@ -1,0 +1,59 @@
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from riskbook import __version__
+from riskbook.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    result = runner.invoke(app, list(args))
+    return result.exit_code, re.sub(r"\s+", " ", result.output)
+
+
+def test_help_lists_commands():
+    code, out = run("--help")
+    assert code == 0
+    assert "demo" in out and "data" in out
+
+
+def test_version():
+    assert run("--version") == (0, f"riskbook {__version__} ")
+
+
+def test_demo_prints_the_summary():
+    code, out = run("demo")
+    assert code == 0, out
+    assert "20 symbols, 8313 dates, 1990-01-02..2022-12-28" in out
+    assert "AAPL" in out and "XOM" in out
+
+
+def test_data_ingest_list_show(tmp_path, sp500):
+    path = tmp_path / "p.csv"
+    sp500.slice("2022-01-03", "2022-03-31").select(["KO", "PEP"]).to_frame().to_csv(path)
+    code, out = run("data", "ingest", str(path), "--name", "drinks")
+    assert code == 0, out
+    assert "stored drinks: 2 symbols x 62 daily bars, 2022-01-03..2022-03-31" in out
+    code, out = run("data", "list")
+    assert code == 0 and "drinks" in out and "62" in out
+    code, out = run("data", "show", "drinks")
+    assert code == 0 and "KO" in out and "PEP" in out
+
+
+def test_data_errors_exit_2_with_a_message(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,A\n2024-01-02,1\n2024-01-02,2\n")
+    code, out = run("data", "ingest", str(bad), "--name", "bad")
+    assert code == 2
+    assert "duplicate timestamp" in out and "2024-01-02" in out
+    code, out = run("data", "show", "bad")
+    assert code == 2 and "no such data set" in out
+
+
+@pytest.mark.parametrize("args", [("data",), ()])
+def test_no_args_shows_help(args):
+    _code, out = run(*args)
+    assert "Usage" in out
