@@ -39,11 +39,17 @@ def resample_daily(minute: MarketData) -> MarketData:
     has_bar = np.add.reduceat(present, starts, axis=0) > 0
     cols = np.arange(close.shape[1])
 
+    complete = bool(present.all())  # the common case: no missing minute, plain indexing
+
     def last(values: np.ndarray) -> np.ndarray:
+        if complete:
+            return values[ends]
         out = values[_fill_index(present, backward=False)[ends], cols]
         return np.where(has_bar, out, np.nan)
 
     def first(values: np.ndarray) -> np.ndarray:
+        if complete:
+            return values[starts]
         out = values[_fill_index(present, backward=True)[starts], cols]
         return np.where(has_bar, out, np.nan)
 
