@@ -1,24 +1,20 @@
 """Shared benchmark helpers: BLAS pinning, robust timing, synthetic inputs, markdown tables.
 
-Import this module before numpy in a benchmark script so every library runs with the same number
-of BLAS threads (one, unless RISKBOOK_BENCH_THREADS says otherwise).
+BLAS is pinned by the ``bench`` package itself, before any benchmark imports numpy.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-THREADS = os.environ.get("RISKBOOK_BENCH_THREADS", "1")
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ[_var] = THREADS
+import numpy as np
 
-import gc  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import numpy as np  # noqa: E402
+from bench import THREADS
 
 
 @dataclass(frozen=True)
