@@ -22,8 +22,8 @@ demo: $(STAMP)
 	$(BIN)/riskbook demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench $(wildcard examples)
+	$(BIN)/ruff format --check src tests bench $(wildcard examples)
 
 # pytest exits 5 when it collects nothing; make treats any non-zero exit as a failure.
 test: lint
