@@ -8,10 +8,20 @@ from importlib.metadata import PackageNotFoundError, version
 
 from riskbook import errors
 from riskbook.data import DataReport, MarketData, PointInTimeView, load_prices
+from riskbook.simulate import BacktestResult, backtest
 
 try:
     __version__ = version("riskbook")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-__all__ = ["DataReport", "MarketData", "PointInTimeView", "__version__", "errors", "load_prices"]
+__all__ = [
+    "BacktestResult",
+    "DataReport",
+    "MarketData",
+    "PointInTimeView",
+    "__version__",
+    "backtest",
+    "errors",
+    "load_prices",
+]

@@ -26,6 +26,8 @@ __all__ = [
     "OptimizationError",
     "RiskbookError",
     "StoreError",
+    "StrategyError",
+    "TargetError",
 ]
 
 
@@ -94,3 +96,15 @@ class ConfigError(RiskbookError, ValueError):
 
 class StoreError(RiskbookError, OSError):
     """The embedded data store could not complete an operation; nothing was changed."""
+
+
+class TargetError(RiskbookError, ValueError):
+    """Target weights that cannot be traded: unknown symbol, NaN, or beyond the account's limits."""
+
+
+class StrategyError(RiskbookError, RuntimeError):
+    """A strategy raised during a backtest; ``partial`` holds the result up to that decision."""
+
+    def __init__(self, message: str, *, partial: Any = None, **kwargs: Any) -> None:
+        self.partial = partial
+        super().__init__(message, **kwargs)

@@ -1,0 +1,44 @@
+"""Execution: targets to orders, fill models, fees and slippage, reconciliation."""
+
+from riskbook.execute.costs import Costs
+from riskbook.execute.fees import BpsFee, FixedFee, NoFee, PerShareFee
+from riskbook.execute.fills import (
+    VWAP,
+    Close,
+    FillModel,
+    MinuteOffset,
+    NextClose,
+    NextOpen,
+    resolve_fill,
+)
+from riskbook.execute.orders import OrderPlan, OrderRules, plan_orders
+from riskbook.execute.reconcile import COMPONENTS
+from riskbook.execute.slippage import (
+    FixedBpsSlippage,
+    HalfSpreadSlippage,
+    NoSlippage,
+    VolumeShareSlippage,
+)
+
+__all__ = [
+    "COMPONENTS",
+    "VWAP",
+    "BpsFee",
+    "Close",
+    "Costs",
+    "FillModel",
+    "FixedBpsSlippage",
+    "FixedFee",
+    "HalfSpreadSlippage",
+    "MinuteOffset",
+    "NextClose",
+    "NextOpen",
+    "NoFee",
+    "NoSlippage",
+    "OrderPlan",
+    "OrderRules",
+    "PerShareFee",
+    "VolumeShareSlippage",
+    "plan_orders",
+    "resolve_fill",
+]
