@@ -154,7 +154,8 @@ def backtest(
     ...                            fill="next_close")
     >>> round(float(result.equity.iloc[-1]))
     1694059
-    >>> float(result.reconciliation["residual"].abs().max()) < 0.01
+    >>> rec = result.reconciliation  # held - target, explained; here mostly the price move
+    >>> float((rec["residual"] - rec["price_move"]).abs().max()) < 1e-4  # the rest: rounding
     True
     """
     rules = OrderRules(
