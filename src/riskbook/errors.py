@@ -31,6 +31,17 @@ __all__ = [
 ]
 
 
+def _format_date(value: Any) -> str:
+    """A date as YYYY-MM-DD, or with its time of day when it has one."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.datetime64 | pd.Timestamp):
+        ts = pd.Timestamp(value)
+        return str(ts.date()) if ts == ts.normalize() else str(ts)
+    return str(value)
+
+
 class RiskbookError(Exception):
     """Base of every error riskbook raises on purpose.
 
@@ -55,7 +66,7 @@ class RiskbookError(Exception):
     ) -> None:
         self.message = message
         self.symbol = symbol
-        self.date = None if date is None else str(date)
+        self.date = None if date is None else _format_date(date)
         self.parameter = parameter
         self.context = context
         super().__init__(self._render())

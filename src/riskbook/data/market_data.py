@@ -34,6 +34,8 @@ Frequency = Literal["daily", "minute"]
 
 def to_datetime64(value: Any, *, parameter: str = "date") -> np.datetime64:
     """Parse a date or timestamp given in any common form into ``datetime64[ns]``."""
+    if isinstance(value, np.datetime64) and not np.isnat(value):
+        return value.astype("datetime64[ns]")
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:

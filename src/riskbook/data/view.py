@@ -56,6 +56,13 @@ class PointInTimeView:
         self.time = to_datetime64(time, parameter="time")
         self._stop = int(np.searchsorted(data.dates, self.time, side="right"))
 
+    @classmethod
+    def at_bar(cls, data: MarketData, bar: int) -> PointInTimeView:
+        """The view at the end of bar ``bar`` (the engine knows the index: no search)."""
+        view = cls.__new__(cls)
+        view._data, view.time, view._stop = data, data.dates[bar], bar + 1
+        return view
+
     # ----------------------------------------------------------------- facts
     @property
     def symbols(self) -> tuple[str, ...]:

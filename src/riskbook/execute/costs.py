@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from riskbook.errors import ConfigError
@@ -45,8 +46,9 @@ class Costs:
             return cls(slippage=costs)
         raise ConfigError(f"cannot use {costs!r} as costs", parameter="costs")
 
-    @property
+    @cached_property
     def is_free(self) -> bool:
+        """True when neither fees nor slippage apply (lets hot paths skip them)."""
         return isinstance(self.fee, NoFee) and isinstance(self.slippage, NoSlippage)
 
 

@@ -15,6 +15,7 @@ Orders run position-reducing first, then by value, largest first (LEAN's OrderBy
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +27,8 @@ from riskbook.execute.costs import Costs
 Rounding = Literal["toward_target", "nearest", "toward_zero"]
 Account = Literal["cash", "margin"]
 _EPS = 1e-9  # tolerance in lots when flooring, so 2.9999999999 lots counts as 3
+#: Why a trade was skipped, by code (codes keep the engine's hot path free of strings).
+SKIP_REASONS = ("", "no_trade_band", "min_trade_value")
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,23 @@ class OrderPlan:
     kept: np.ndarray  # after the no-trade band and minimum trade value
     rounded: np.ndarray
     planned: np.ndarray  # after fitting buys to the cash
-    skip_reason: np.ndarray  # "" | "no_trade_band" | "min_trade_value"
-    sequence: np.ndarray  # symbol indices in execution order
+    skip_code: np.ndarray  # index into SKIP_REASONS, per symbol
 
     @property
     def delta(self) -> np.ndarray:
         return self.planned - self.current
+
+    @property
+    def skip_reason(self) -> np.ndarray:
+        """Why each symbol's trade was skipped ("" when it was not)."""
+        return np.asarray(SKIP_REASONS, dtype=object)[self.skip_code]
+
+    @cached_property
+    def sequence(self) -> np.ndarray:
+        """Symbol indices in execution order."""
+        return execution_order(
+            self.current, self.planned, np.where(self.price > 0, self.price, 1.0)
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per order, in execution order, with the reason for any change of size."""
@@ -177,7 +191,14 @@ def fit_buys_to_cash(
     Sells are never changed. ``lots=None`` means fractional quantities. Returns the new deltas.
     """
 
+    buys = delta > 0
+    if not buys.any():
+        return delta
+    free = costs.is_free
+
     def cash_after(d: np.ndarray) -> float:
+        if free:
+            return cash - float(np.dot(d, price))
         traded = d != 0
         if not traded.any():
             return cash
@@ -189,7 +210,6 @@ def fit_buys_to_cash(
     left = cash_after(delta)
     if left >= 0:
         return delta
-    buys = delta > 0
     sells = np.where(buys, 0.0, delta)
     budget = cash_after(sells)  # what is available for buys
     need = budget - left  # what the buys cost now
@@ -325,19 +345,22 @@ def plan_snapshot(
             f"no usable price ({p[i]}) for a symbol that must trade", symbol=symbols[i], date=date
         )
     p_safe = np.where(involved, p, 1.0)
-    equity = cash + float(np.dot(q0[involved], p_safe[involved]))
-    ideal = np.where(involved, w * equity / p_safe, 0.0)
+    equity = cash + float(np.dot(q0, p_safe))  # q0 is 0 wherever p_safe is a placeholder
+    ideal = w * equity / p_safe  # w is 0 there too
     buffered = ideal * (1.0 - rules.cash_buffer)
-    reason = np.full(len(w), "", dtype=object)
-    trade_value = np.abs(buffered - q0) * p_safe
+    skip = np.zeros(len(w), dtype=np.int8)
     if rules.no_trade_band > 0 and equity > 0:
         current_w = q0 * p_safe / equity
         band = involved & (np.abs(w * (1.0 - rules.cash_buffer) - current_w) <= rules.no_trade_band)
-        reason[band & (buffered != q0)] = "no_trade_band"
+        skip[band & (buffered != q0)] = 1
     if rules.min_trade_value > 0:
-        small = (trade_value < rules.min_trade_value) & (reason == "") & (buffered != q0)
-        reason[small] = "min_trade_value"
-    kept = np.where(reason == "", buffered, q0)
+        small = (
+            (np.abs(buffered - q0) * p_safe < rules.min_trade_value)
+            & (skip == 0)
+            & (buffered != q0)
+        )
+        skip[small] = 2
+    kept = np.where(skip == 0, buffered, q0) if skip.any() else buffered
     rounded = kept if rules.fractional else round_quantities(kept, q0, lots, rules.rounding)
     delta = rounded - q0
     if rules.account == "cash":
@@ -345,10 +368,7 @@ def plan_snapshot(
             delta, p_safe, cash, costs, None if rules.fractional else lots, volume
         )
     planned = q0 + delta
-    sequence = execution_order(q0, planned, p_safe)
-    return OrderPlan(
-        symbols, equity, p, w, q0, ideal, buffered, kept, rounded, planned, reason, sequence
-    )
+    return OrderPlan(symbols, equity, p, w, q0, ideal, buffered, kept, rounded, planned, skip)
 
 
 def execution_order(current: np.ndarray, planned: np.ndarray, price: np.ndarray) -> np.ndarray:

@@ -27,30 +27,36 @@ import numpy as np
 COMPONENTS = ("price_move", "rounding", "cash_buffer", "costs", "skipped", "cash_shortfall")
 
 
+def _inverse(x: np.ndarray | float) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    return np.divide(1.0, x, out=np.zeros_like(x), where=x != 0)
+
+
 def attribute(
     target: np.ndarray,
-    equity: float,
+    equity: np.ndarray | float,
     decision_price: np.ndarray,
     buffered: np.ndarray,
     kept: np.ndarray,
     rounded: np.ndarray,
     final: np.ndarray,
-    total_costs: float,
+    total_costs: np.ndarray | float,
     held: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Components of ``held - target`` for one rebalance (arrays by symbol).
+    """Components of ``held - target``, for one rebalance or many at once.
 
-    ``buffered .. final`` are the quantities after each sizing stage, ``total_costs`` the fees plus
-    slippage paid, ``held`` the weights after the fills.
+    Arrays are (symbols,) or (rebalances, symbols); ``equity`` (at the decision, before costs)
+    and ``total_costs`` (fees plus slippage paid) broadcast against them, e.g. as (rebalances, 1).
+    ``buffered .. final`` are the quantities after each sizing stage, ``held`` the weights after
+    the fills.
     """
     p = np.where(np.isfinite(decision_price), decision_price, 0.0)
-    scale = 1.0 / equity if equity != 0 else 0.0
+    scale = _inverse(equity)
     w_buffered = buffered * p * scale
     w_kept = kept * p * scale
     w_rounded = rounded * p * scale
     w_final = final * p * scale
-    net = equity - total_costs
-    w_costs = final * p / net if net != 0 else np.zeros_like(p)
+    w_costs = final * p * _inverse(np.asarray(equity) - total_costs)
     return {
         "cash_buffer": w_buffered - target,  # ideal * p / E is the target itself
         "skipped": w_kept - w_buffered,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from riskbook.data.market_data import MarketData
+from riskbook.data.view import PointInTimeView
 from riskbook.errors import ConfigError, DataError, StrategyError, TargetError
 from riskbook.execute.costs import Costs
 from riskbook.execute.fills import NO_FILL, FillModel, resolve_fill
@@ -203,7 +204,7 @@ def backtest(
             f"order fills ({_bar_label(data, int(fills.index[k]))}); use a slower schedule or another fill model",
             parameter="schedule",
         )
-    engine = _Engine(data, strategy, rules, cost_models, fill_model, float(cash))
+    engine = _Engine(data, strategy, rules, cost_models, fill_model, float(cash), len(decisions))
     first_bar = 0 if start is None else int(decisions[0])
     last_bar = len(data.dates) - 1 if end is None else max(int(decisions[-1]), int(fills.index[-1]))
     settings = {
@@ -240,36 +241,54 @@ def backtest(
     return engine.result(first_bar, last_bar, settings, notes, benchmark)
 
 
-class _Engine:
-    """State of one run: positions, cash and the records, advanced one decision at a time."""
+# Why an order's size changed, by code; stored per (decision, symbol) and named at the end.
+ORDER_REASONS = (
+    "rebalance",
+    "skipped: no_trade_band",
+    "skipped: min_trade_value",
+    "reduced: cash at plan",
+    "reduced: cash at fill",
+)
+_STAGES = ("target", "price", "current", "buffered", "kept", "rounded", "planned", "final", "held")
 
-    def __init__(self, data, strategy, rules, costs, fill_model, cash):
+
+class _Engine:
+    """State of one run: positions, cash and the records, advanced one decision at a time.
+
+    Per decision it only writes rows into preallocated (decisions x symbols) arrays; the
+    reconciliation, the order list and the labels are derived from them once, at the end.
+    """
+
+    def __init__(self, data, strategy, rules, costs, fill_model, cash, n_decisions):
         self.data, self.strategy, self.rules, self.costs = data, strategy, rules, costs
         self.fill_model = fill_model
         self.symbols = data.symbols
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.lots = rules.lots(self.symbols)
+        self.flot = None if rules.fractional else self.lots
         self.initial_cash = cash
         self.q = np.zeros(len(self.symbols))
         self.cash = cash
         self.done = 0
-        self.snapshots: list[np.ndarray] = []
+        shape = (n_decisions, len(self.symbols))
+        self.rec = {name: np.empty(shape) for name in _STAGES}
+        self.skip = np.empty(shape, dtype=np.int8)
+        self.equity_at_decision = np.empty(n_decisions)
+        self.total_costs = np.empty(n_decisions)
         self.cash_after: list[float] = []
         self.fill_bars: list[int] = []
         self.filled_decisions: list[int] = []
         self.trades: list[tuple] = []
-        self.recon: list[dict[str, np.ndarray]] = []
-        self.orders: list[dict[str, np.ndarray]] = []
         self.targets_fn = getattr(strategy, "targets", None)
 
     def run(self, decisions: np.ndarray, fills) -> None:
         data = self.data
-        close = data.close
+        close, dates = data.close, data.dates
+        volumes = data.volume
         for k, d in enumerate(decisions):
             self.done = k
-            d = int(d)
-            label = _bar_label(data, d)
-            view = data.until(data.dates[d])
+            t = dates[d]
+            view = PointInTimeView.at_bar(data, d)
             price = close[d]
             try:
                 if self.targets_fn is not None:
@@ -280,12 +299,12 @@ class _Engine:
                     raw = self.strategy(view)
             except Exception as exc:
                 raise StrategyError(
-                    f"the strategy raised {type(exc).__name__}: {exc}", date=label
+                    f"the strategy raised {type(exc).__name__}: {exc}", date=t
                 ) from exc
             if raw is None:
                 continue
-            w = _target_array(raw, self.symbols, self.index, label)
-            volume = None if data.volume is None else data.volume[d]
+            w = _target_array(raw, self.symbols, self.index, t)
+            volume = None if volumes is None else volumes[d]
             plan = plan_snapshot(
                 w,
                 self.q,
@@ -296,119 +315,115 @@ class _Engine:
                 self.costs,
                 self.lots,
                 volume,
-                label,
+                t,
             )
             self._fill(
-                k,
-                d,
+                int(d),
                 plan,
                 int(fills.index[k]),
                 fills.price[k],
                 None if fills.volume is None else fills.volume[k],
             )
 
-    def _fill(self, k, d, plan, f, ref, volume) -> None:
-        fill_label = _bar_label(self.data, f)
+    def _fill(self, d, plan, f, ref, volume) -> None:
+        q = self.q
         delta = plan.delta
         traded = delta != 0
         bad = traded & ~(ref > 0)
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(
-                f"no fill price ({ref[i]}) for an order", symbol=self.symbols[i], date=fill_label
+                f"no fill price ({ref[i]}) for an order",
+                symbol=self.symbols[i],
+                date=self.data.dates[f],
             )
-        ref_safe = np.where(traded | (self.q != 0) | (plan.planned != 0), ref, 1.0)
-        if self.rules.account == "cash" and traded.any():
-            delta = fit_buys_to_cash(
-                delta,
-                ref_safe,
-                self.cash,
-                self.costs,
-                None if self.rules.fractional else self.lots,
-                volume,
-            )
-        q_new = self.q + delta
-        order = execution_order(self.q, q_new, ref_safe)
+        ref_safe = np.where(ref > 0, ref, 1.0)
+        if self.rules.account == "cash":
+            delta = fit_buys_to_cash(delta, ref_safe, self.cash, self.costs, self.flot, volume)
+        q_new = q + delta
+        order = execution_order(q, q_new, ref_safe)
         dq = delta[order]
-        px = self.costs.slippage.price(
-            dq, ref_safe[order], None if volume is None else volume[order]
-        )
-        fee = self.costs.fee.fee(dq, px)
-        new_cash = math.fsum([self.cash, *(-dq * px), *(-fee)])
+        ref_o = ref_safe[order]
+        if self.costs.is_free:
+            px, fee = ref_o, np.zeros(len(order))
+            new_cash = math.fsum([self.cash, *(-dq * px)])
+            total_costs = 0.0
+        else:
+            px = self.costs.slippage.price(dq, ref_o, None if volume is None else volume[order])
+            fee = self.costs.fee.fee(dq, px)
+            new_cash = math.fsum([self.cash, *(-dq * px), *(-fee)])
+            total_costs = float(fee.sum() + np.dot(dq, px - ref_o))
         held_mask = q_new != 0
-        if held_mask.any() and not np.isfinite(ref[held_mask]).all():
-            i = int(np.flatnonzero(held_mask & ~np.isfinite(ref))[0])
+        value = np.where(held_mask, q_new * ref, 0.0)
+        if np.isnan(value).any():
+            i = int(np.flatnonzero(np.isnan(value))[0])
             raise DataError(
                 "no price to value a held position at the fill",
                 symbol=self.symbols[i],
-                date=fill_label,
+                date=self.data.dates[f],
             )
-        equity_after = new_cash + float(np.dot(q_new[held_mask], ref[held_mask]))
-        held = np.where(held_mask, q_new * ref_safe, 0.0) / equity_after
-        total_costs = float(fee.sum() + np.dot(dq, px - ref_safe[order]))
-        comps = attribute(
-            plan.target_weight,
-            plan.equity,
-            plan.price,
-            plan.buffered,
-            plan.kept,
-            plan.rounded,
-            q_new,
-            total_costs,
-            held,
-        )
-        rows = np.flatnonzero((plan.target_weight != 0) | (self.q != 0) | held_mask)
-        self.recon.append(
-            {
-                "decision": np.full(len(rows), len(self.filled_decisions)),
-                "symbol": rows,
-                "target_weight": plan.target_weight[rows],
-                "held_weight": held[rows],
-                **{c: comps[c][rows] for c in COMPONENTS},
-            }
-        )
-        reduced_plan = plan.planned != plan.rounded
-        reduced_fill = q_new != plan.planned
-        reason = np.where(
-            reduced_fill,
-            "reduced: cash at fill",
-            np.where(reduced_plan, "reduced: cash at plan", "rebalance"),
-        )
-        self.trades.append(
-            (
-                len(self.filled_decisions),
-                order,
-                dq,
-                plan.price[order],
-                ref_safe[order],
-                px,
-                fee,
-                reason[order],
-            )
-        )
-        changed = np.flatnonzero(
-            (plan.kept != self.q) | (plan.skip_reason != "") | (q_new != self.q)
-        )
-        self.orders.append(
-            {
-                "decision": np.full(len(changed), len(self.filled_decisions)),
-                "symbol": changed,
-                "current": self.q[changed],
-                "target_quantity": plan.buffered[changed],
-                "planned": plan.planned[changed],
-                "filled": q_new[changed],
-                "reason": np.where(
-                    plan.skip_reason[changed] != "",
-                    "skipped: " + plan.skip_reason[changed].astype(str),
-                    reason[changed],
-                ),
-            }
-        )
+        n = len(self.filled_decisions)
+        rec = self.rec
+        rec["target"][n] = plan.target_weight
+        rec["price"][n] = plan.price
+        rec["current"][n] = q
+        rec["buffered"][n] = plan.buffered
+        rec["kept"][n] = plan.kept
+        rec["rounded"][n] = plan.rounded
+        rec["planned"][n] = plan.planned
+        rec["final"][n] = q_new
+        rec["held"][n] = value / (new_cash + value.sum())
+        self.skip[n] = plan.skip_code
+        self.equity_at_decision[n] = plan.equity
+        self.total_costs[n] = total_costs
+        self.trades.append((n, order, dq, ref_o, px, fee))
         self.q, self.cash = q_new, new_cash
-        self.snapshots.append(q_new)
         self.cash_after.append(new_cash)
         self.fill_bars.append(f)
         self.filled_decisions.append(d)
+
+    def _records(self) -> tuple[dict, dict, Ledger]:
+        """Reconciliation rows, order rows and the ledger, from the per-decision arrays."""
+        n = len(self.filled_decisions)
+        r = {name: arr[:n] for name, arr in self.rec.items()}
+        comps = attribute(
+            r["target"],
+            self.equity_at_decision[:n, None],
+            r["price"],
+            r["buffered"],
+            r["kept"],
+            r["rounded"],
+            r["final"],
+            self.total_costs[:n, None],
+            r["held"],
+        )
+        code = np.where(
+            r["final"] != r["planned"],
+            4,
+            np.where(r["planned"] != r["rounded"], 3, self.skip[:n].astype(int)),
+        )
+        rows = (r["target"] != 0) | (r["current"] != 0) | (r["final"] != 0)
+        decision, symbol = np.nonzero(rows)
+        recon = {
+            "decision": decision,
+            "symbol": symbol,
+            "target_weight": r["target"][rows],
+            "held_weight": r["held"][rows],
+            **{c: comps[c][rows] for c in COMPONENTS},
+        }
+        changed = (r["kept"] != r["current"]) | (self.skip[:n] != 0) | (r["final"] != r["current"])
+        decision, symbol = np.nonzero(changed)
+        reasons = np.asarray(ORDER_REASONS, dtype=object)
+        orders = {
+            "decision": decision,
+            "symbol": symbol,
+            "current": r["current"][changed],
+            "target_quantity": r["buffered"][changed],
+            "planned": r["planned"][changed],
+            "filled": r["final"][changed],
+            "reason": reasons[code[changed]],
+        }
+        return recon, orders, _ledger(self.trades, r["price"], code, reasons)
 
     def result(self, first_bar: int, last_bar: int, settings, notes, benchmark) -> BacktestResult:
         data = self.data
@@ -420,12 +435,13 @@ class _Engine:
         cash_by_state = np.r_[self.initial_cash, np.asarray(self.cash_after)]
         cash_values = cash_by_state[state + 1]
         equity = cash_values.copy()
+        snapshots = self.rec["final"][: len(self.filled_decisions)]
         bounds = np.flatnonzero(np.r_[True, state[1:] != state[:-1], True])
         for a, b in itertools.pairwise(bounds):
             s = state[a]
             if s < 0:
                 continue
-            q = self.snapshots[s]
+            q = snapshots[s]
             held = q != 0
             block = close[a:b][:, held]
             if np.isnan(block).any():
@@ -433,11 +449,11 @@ class _Engine:
                 raise DataError(
                     "a held position has no price (delisted while held?)",
                     symbol=self.symbols[int(np.flatnonzero(held)[c])],
-                    date=_bar_label(data, int(bars[a + r])),
+                    date=data.dates[bars[a + r]],
                 )
             equity[a:b] += block @ q[held]
-        snapshots = np.array(self.snapshots) if self.snapshots else np.zeros((0, len(self.symbols)))
         k = np.asarray(self.filled_decisions, dtype=int)
+        recon, orders, ledger = self._records()
         return BacktestResult(
             symbols=self.symbols,
             dates=data.dates[bars],
@@ -445,18 +461,13 @@ class _Engine:
             equity_values=equity,
             cash_values=cash_values,
             state_of_bar=state,
-            snapshots=snapshots,
+            snapshots=snapshots.copy(),
             decision_bars=k,
             decision_times=data.dates[k],
             fill_times=data.dates[fill_bars] if len(fill_bars) else data.dates[:0],
-            ledger=_ledger(self.trades),
-            recon=_stack(
-                self.recon, ["decision", "symbol", "target_weight", "held_weight", *COMPONENTS]
-            ),
-            order_rows=_stack(
-                self.orders,
-                ["decision", "symbol", "current", "target_quantity", "planned", "filled", "reason"],
-            ),
+            ledger=ledger,
+            recon=recon,
+            order_rows=orders,
             initial_cash=self.initial_cash,
             settings=settings,
             benchmark_values=_benchmark(benchmark, data, bars, self.initial_cash),
@@ -465,15 +476,9 @@ class _Engine:
         )
 
 
-def _stack(chunks: list[dict[str, np.ndarray]], keys: list[str]) -> dict[str, np.ndarray]:
-    if not chunks:
-        return {
-            key: np.zeros(0, dtype=int if key in ("decision", "symbol") else float) for key in keys
-        }
-    return {key: np.concatenate([c[key] for c in chunks]) for key in keys}
-
-
-def _ledger(trades: list[tuple]) -> Ledger:
+def _ledger(
+    trades: list[tuple], decision_price: np.ndarray, code: np.ndarray, reasons: np.ndarray
+) -> Ledger:
     if not trades:
         empty = np.zeros(0)
         return Ledger(
@@ -486,18 +491,17 @@ def _ledger(trades: list[tuple]) -> Ledger:
             empty,
             empty.astype(object),
         )
-    cols = list(zip(*trades, strict=True))
+    k = np.concatenate([np.full(len(t[1]), t[0]) for t in trades])
+    sym = np.concatenate([t[1] for t in trades]).astype(int)
     return Ledger(
-        decision=np.concatenate(
-            [np.full(len(o), k) for k, o in zip(cols[0], cols[1], strict=True)]
-        ),
-        symbol=np.concatenate(cols[1]).astype(int),
-        quantity=np.concatenate(cols[2]),
-        decision_price=np.concatenate(cols[3]),
-        reference_price=np.concatenate(cols[4]),
-        fill_price=np.concatenate(cols[5]),
-        fee=np.concatenate(cols[6]),
-        reason=np.concatenate(cols[7]),
+        decision=k,
+        symbol=sym,
+        quantity=np.concatenate([t[2] for t in trades]),
+        decision_price=decision_price[k, sym],
+        reference_price=np.concatenate([t[3] for t in trades]),
+        fill_price=np.concatenate([t[4] for t in trades]),
+        fee=np.concatenate([t[5] for t in trades]),
+        reason=reasons[code[k, sym]],
     )
 
 
