@@ -1,0 +1,661 @@
+"""The QP core: minimise ``1/2 x'Px + q'x`` s.t. ``E x = e``, ``G x <= h``, ``lo <= x <= hi``.
+
+``P`` must be symmetric positive semidefinite. Two solvers share one verification:
+
+* An active-set method for the common case with no inequality rows (bounds and equalities
+  only: long-only minimum variance, mean-variance, the Charnes-Cooper form of max Sharpe). It
+  is a primal-dual active-set iteration (a semismooth Newton method on the KKT conditions): guess
+  which variables sit on a bound, solve the equality-constrained QP of the rest exactly
+  (Cholesky of the free block and a Schur complement for the equalities), then move every free
+  variable that broke a bound onto it and release every bound whose multiplier has the wrong
+  sign, all at once. The first guess is "nothing on a bound", so the first step is the closed
+  form; the guess is unchanged after a handful of steps and the answer is then exact.
+* Clarabel (an interior-point method, called through its own API, no modelling layer) for
+  inequality rows, or when the active-set iteration does not settle (it can cycle on
+  degenerate problems, or hit a singular free block when ``P`` is only semidefinite). Clarabel's
+  answer is then polished: its active set seeds the same active-set iteration, which returns the
+  exact vertex of the KKT system. If polishing fails, Clarabel's own answer is used only if it
+  passes the verification below at a looser stationarity tolerance.
+
+Verification, after every solve, on the problem as given (no regularisation): primal
+feasibility within 1e-9 (violations that small are clipped), stationarity of the Lagrangian and
+the complementarity gap (an upper bound on the objective's distance to the optimum) relative to
+the problem's scale. The bound multipliers are recovered from the gradient, so a wrong active
+set cannot pass. Nothing is returned that fails it: the solver raises OptimizationError (or
+InfeasibleError) with Clarabel's status and the residuals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import clarabel
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack
+
+from riskbook.errors import InfeasibleError, OptimizationError
+from riskbook.optimize.constraints import (
+    WEIGHT_TOL,
+    PortfolioConstraints,
+    check_weights,
+    explain_infeasibility,
+)
+
+__all__ = ["KKTReport", "QPSolution", "QuadraticProgram", "solve_portfolio", "solve_qp"]
+
+FREE, AT_LO, AT_HI, FIXED = 0, 1, 2, 3
+
+#: Accepted residuals, relative to the problem's scale (``P`` and ``q`` divided by their largest
+#: entry, so gradients are O(1) for O(1) weights).
+STATIONARITY_TOL = 1e-9
+GAP_TOL = 1e-10
+#: Looser stationarity accepted only for an unpolished Clarabel answer.
+RAW_STATIONARITY_TOL = 1e-7
+RAW_GAP_TOL = 1e-8
+#: Decisions inside the active-set iteration: violations smaller than this are rounding.
+_DECISION_TOL = 1e-12
+#: A bound multiplier counts as negative below -1e-11 of the gradient's scale (rounding in the
+#: gradient of an N = 1000 problem is ~1e-13 of it).
+_MULTIPLIER_TOL = 1e-11
+_MAX_ACTIVE_SET_STEPS = 100
+#: Proximal regularisation for singular P, relative to the problem's scale (see
+#: ``_proximal_active_set``), and its step limit.
+_PROXIMAL_EPS = 1e-6
+_MAX_PROXIMAL_STEPS = 200
+
+
+@dataclass(frozen=True)
+class QuadraticProgram:
+    """``min 1/2 x'Px + q'x``  s.t.  ``E x = e``, ``G x <= h``, ``lo <= x <= hi``."""
+
+    P: np.ndarray
+    q: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    E: np.ndarray
+    e: np.ndarray
+    G: np.ndarray
+    h: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        P: np.ndarray,
+        q: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        E: np.ndarray | None = None,
+        e: np.ndarray | None = None,
+        G: np.ndarray | None = None,
+        h: np.ndarray | None = None,
+    ) -> QuadraticProgram:
+        n = len(q)
+        E = np.zeros((0, n)) if E is None else np.atleast_2d(np.asarray(E, dtype=np.float64))
+        G = np.zeros((0, n)) if G is None else np.atleast_2d(np.asarray(G, dtype=np.float64))
+        return cls(
+            np.asarray(P, dtype=np.float64),
+            np.asarray(q, dtype=np.float64),
+            np.asarray(lo, dtype=np.float64),
+            np.asarray(hi, dtype=np.float64),
+            E.reshape(-1, n),
+            np.zeros(0) if e is None else np.atleast_1d(np.asarray(e, dtype=np.float64)),
+            G.reshape(-1, n),
+            np.zeros(0) if h is None else np.atleast_1d(np.asarray(h, dtype=np.float64)),
+        )
+
+    @property
+    def n(self) -> int:
+        return len(self.q)
+
+    def objective(self, x: np.ndarray) -> float:
+        return float(0.5 * x @ self.P @ x + self.q @ x)
+
+
+@dataclass(frozen=True)
+class KKTReport:
+    """Residuals of the KKT conditions at a point, relative to the problem's scale.
+
+    Attributes
+    ----------
+    primal
+        Largest violation of a bound, equality or inequality (absolute).
+    stationarity
+        Largest gradient-of-Lagrangian entry not explained by a bound multiplier of the right
+        sign (a variable away from its bounds must have zero gradient).
+    gap
+        Complementarity gap: sum of multiplier x slack; bounds ``f(x) - f*`` once stationarity
+        and primal feasibility hold.
+    dual
+        Most negative inequality-row multiplier (0 if none).
+    """
+
+    primal: float
+    stationarity: float
+    gap: float
+    dual: float
+
+    def passes(self, *, stationarity: float, gap: float, primal: float = WEIGHT_TOL) -> bool:
+        return (
+            self.primal <= primal
+            and self.stationarity <= stationarity
+            and self.gap <= gap
+            and self.dual >= -stationarity
+        )
+
+
+@dataclass(frozen=True)
+class QPSolution:
+    """A verified solution: ``x``, multipliers ``nu`` (equalities) and ``z`` (rows, >= 0).
+
+    ``method`` is ``"active-set"``, ``"clarabel+polish"`` or ``"clarabel"`` (unpolished);
+    ``state`` records which variables sit on a bound (reusable as a warm start).
+    """
+
+    x: np.ndarray
+    nu: np.ndarray
+    z: np.ndarray
+    objective: float
+    method: str
+    iterations: int
+    kkt: KKTReport
+    state: np.ndarray = field(repr=False)
+
+
+def kkt_report(
+    qp: QuadraticProgram,
+    x: np.ndarray,
+    nu: np.ndarray,
+    z: np.ndarray,
+    scale: float | None = None,
+    Px: np.ndarray | None = None,
+) -> KKTReport:
+    """KKT residuals of ``(x, nu, z)`` for ``qp``, with gradients divided by ``scale``.
+
+    ``scale`` defaults to the problem's scale (largest entry of ``P`` or ``q``); ``Px`` may be
+    passed when already computed.
+    """
+    scale = _problem_scale(qp) if scale is None else scale
+    Px = qp.P @ x if Px is None else Px
+    g = (Px + qp.q + qp.E.T @ nu + qp.G.T @ z) / scale
+    primal = max(
+        float(np.max(qp.lo - x, initial=0.0)),
+        float(np.max(x - qp.hi, initial=0.0)),
+        float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
+        float(np.max(qp.G @ x - qp.h, initial=0.0)),
+    )
+    # The bound multipliers that best explain the gradient: g_i > 0 needs a finite lower bound,
+    # g_i < 0 a finite upper one; what they cannot absorb is a stationarity residual.
+    mu_lo = np.where(np.isfinite(qp.lo), np.maximum(g, 0.0), 0.0)
+    mu_hi = np.where(np.isfinite(qp.hi), np.maximum(-g, 0.0), 0.0)
+    stationarity = float(np.max(np.abs(g - mu_lo + mu_hi), initial=0.0))
+    slack_lo = np.where(mu_lo > 0, x - qp.lo, 0.0)
+    slack_hi = np.where(mu_hi > 0, qp.hi - x, 0.0)
+    slack_rows = np.maximum(qp.h - qp.G @ x, 0.0)
+    gap = float(
+        mu_lo @ np.abs(slack_lo) + mu_hi @ np.abs(slack_hi) + np.abs(z / scale) @ slack_rows
+    )
+    dual = float(np.min(z / scale, initial=0.0))
+    return KKTReport(primal, stationarity, gap, dual)
+
+
+def _problem_scale(qp: QuadraticProgram) -> float:
+    # P is positive semidefinite, so its largest entry in absolute value is on the diagonal.
+    s = max(float(np.max(np.diag(qp.P), initial=0.0)), float(np.abs(qp.q).max(initial=0.0)))
+    return s if s > 0 else 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Active-set iteration
+
+
+def _solve_reduced(
+    PFF: np.ndarray, cF: np.ndarray, CF: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``min 1/2 x'PFF x + cF'x  s.t.  CF x = d``: the minimiser and the equality multipliers.
+
+    Cholesky of ``PFF`` with a Schur complement for the few equalities; when ``PFF`` is not
+    numerically positive definite, the whole KKT matrix is factorised instead (it can be
+    nonsingular although ``PFF`` is not), and least squares is the last resort.
+    """
+    nf, r = len(cF), len(d)
+    if r <= nf:
+        L, info = lapack.dpotrf(PFF, lower=1, clean=0)
+        diag = L.diagonal()
+        if info == 0 and diag.min() > 1e-7 * diag.max():
+            rhs = np.empty((nf, 1 + r))
+            rhs[:, 0] = -cF
+            rhs[:, 1:] = CF.T
+            sol, info = lapack.dpotrs(L, rhs, lower=1)
+            if info == 0:
+                x0, Z = sol[:, 0], sol[:, 1:]
+                if r == 0:
+                    return x0, np.zeros(0)
+                if r == 1:
+                    schur = float(CF[0] @ Z[:, 0])
+                    if schur > 0:
+                        lam = np.array([(CF[0] @ x0 - d[0]) / schur])
+                        return x0 - Z[:, 0] * lam[0], lam
+                try:
+                    lam = np.linalg.solve(CF @ Z, CF @ x0 - d)
+                except np.linalg.LinAlgError:
+                    lam = np.linalg.lstsq(CF @ Z, CF @ x0 - d, rcond=None)[0]
+                return x0 - Z @ lam, lam
+    K = np.zeros((nf + r, nf + r))
+    K[:nf, :nf] = PFF
+    K[:nf, nf:] = CF.T
+    K[nf:, :nf] = CF
+    rhs = np.concatenate([-cF, d])
+    try:
+        sol = np.linalg.solve(K, rhs)
+    except np.linalg.LinAlgError:
+        sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
+    if not np.isfinite(sol).all():
+        return None
+    return sol[:nf], sol[nf:]
+
+
+def _multipliers_all_fixed(p: np.ndarray, C: np.ndarray, state: np.ndarray) -> np.ndarray:
+    """Equality multipliers when every variable is on a bound (the reduced system is empty).
+
+    With one equality row they form an interval (each bound's sign condition cuts it); its
+    midpoint is taken, which also minimises the worst sign violation when it is empty.
+    """
+    if C.shape[0] != 1:
+        return np.linalg.lstsq(C.T, -p, rcond=None)[0]
+    c = C[0]
+    at_lo, at_hi = state == AT_LO, state == AT_HI
+    # g_i = p_i + c_i * lam must be >= 0 on lower bounds and <= 0 on upper bounds.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = -p / c
+    floor_ = (at_lo & (c > 0)) | (at_hi & (c < 0))
+    ceil_ = (at_lo & (c < 0)) | (at_hi & (c > 0))
+    low = t[floor_].max() if floor_.any() else None
+    high = t[ceil_].min() if ceil_.any() else None
+    if low is None and high is None:
+        return np.zeros(1)
+    if low is None or high is None:
+        return np.array([low if high is None else high])
+    return np.array([(low + high) / 2])
+
+
+@dataclass
+class _Iterate:
+    x: np.ndarray
+    nu: np.ndarray
+    z: np.ndarray
+    state: np.ndarray
+    rows: np.ndarray
+    iterations: int
+
+
+def _active_set(
+    P: np.ndarray,
+    q: np.ndarray,
+    qp: QuadraticProgram,
+    state: np.ndarray,
+    rows: np.ndarray,
+) -> _Iterate | None:
+    """Primal-dual active-set iteration from ``state`` (per variable) and ``rows`` (active rows).
+
+    Returns None if it cycles, stalls on an inconsistent reduced system, or runs out of steps.
+    """
+    lo, hi, E, e, G, h = qp.lo, qp.hi, qp.E, qp.e, qp.G, qp.h
+    k, m = len(e), len(h)
+    seen: set[bytes] = set()
+    state = state.copy()
+    rows = rows.copy()
+    for it in range(1, _MAX_ACTIVE_SET_STEPS + 1):
+        free = state == FREE
+        n_free = int(np.count_nonzero(free))
+        # Variables off the free set sit on their bound (FIXED ones have lo == hi).
+        xb = np.where(state == AT_HI, hi, lo)
+        xb[free] = 0.0
+        if rows.any():
+            C = np.vstack([E, G[rows]])
+            d = np.concatenate([e, h[rows]])
+        else:
+            C, d = E, e
+        if xb.any():
+            c = q + P @ xb
+            d = d - C @ xb
+        else:
+            c = q
+        if n_free == len(q):
+            solved = _solve_reduced(P, c, C, d)
+            if solved is None:
+                return None
+            x, lam = solved
+            grad = P @ x + q
+        elif n_free:
+            solved = _solve_reduced(P[np.ix_(free, free)], c[free], C[:, free], d)
+            if solved is None:
+                return None
+            x = xb
+            x[free], lam = solved
+            grad = P @ x + q
+        else:
+            if np.abs(d).max(initial=0.0) > _DECISION_TOL * max(1.0, np.abs(e).max(initial=0.0)):
+                return None
+            x, grad = xb, c
+            lam = _multipliers_all_fixed(grad, C, state) if len(d) else np.zeros(0)
+        Clam = C.T @ lam
+        g = grad + Clam
+        tol_x = _DECISION_TOL * max(1.0, float(np.abs(x).max()))
+        tol_g = _MULTIPLIER_TOL * max(
+            float(np.abs(grad).max()), float(np.abs(Clam).max(initial=0.0))
+        )
+        new = state.copy()
+        new[free & (x < lo - tol_x)] = AT_LO
+        new[free & (x > hi + tol_x)] = AT_HI
+        new[(state == AT_LO) & (g < -tol_g)] = FREE
+        new[(state == AT_HI) & (g > tol_g)] = FREE
+        z = np.zeros(m)
+        new_rows = rows
+        if m:
+            z[rows] = lam[k:]
+            new_rows = rows.copy()
+            new_rows[~rows & (G @ x - h > tol_x * np.maximum(1.0, np.abs(h)))] = True
+            new_rows[rows & (z < -tol_g)] = False
+        if np.array_equal(new, state) and np.array_equal(new_rows, rows):
+            return _Iterate(x, lam[:k], z, state, rows, it)
+        key = new.tobytes() + new_rows.tobytes()
+        if key in seen:
+            return None
+        seen.add(key)
+        state, rows = new, new_rows
+    return None
+
+
+def _proximal_active_set(
+    qp: QuadraticProgram,
+    scale: float,
+    state: np.ndarray,
+    rows: np.ndarray,
+    x: np.ndarray,
+) -> _Iterate | None:
+    """Active-set steps of the proximal-point method, for a singular ``P``.
+
+    When ``P`` is only semidefinite the reduced systems can be singular and the optimum need not
+    be unique, which can make the plain iteration cycle. Each proximal step solves the strongly
+    convex ``min f(x) + ε/2 |x - x_k|^2`` exactly (ε = 1e-6 of the problem's scale, a
+    regularisation of the linear algebra only) and re-centres; the iterates converge to a
+    minimiser of the original problem, and the answer is accepted only when it passes the KKT
+    check of the original problem (its stationarity residual is ``ε |x_k+1 - x_k|``).
+    """
+    eps = _PROXIMAL_EPS * scale
+    Preg = qp.P + eps * np.eye(qp.n)
+    total = 0
+    for _ in range(_MAX_PROXIMAL_STEPS):
+        it = _active_set(Preg, qp.q - eps * x, qp, state, rows)
+        if it is None:
+            return None
+        total += it.iterations
+        # Multipliers of the proximal step; the original problem's gradient differs by ε Δx.
+        rep = kkt_report(qp, np.clip(it.x, qp.lo, qp.hi), it.nu, it.z, scale)
+        it.iterations = total
+        if rep.passes(stationarity=STATIONARITY_TOL, gap=GAP_TOL, primal=WEIGHT_TOL):
+            return it
+        x, state, rows = it.x, it.state, it.rows
+    return None
+
+
+def _initial_state(qp: QuadraticProgram) -> np.ndarray:
+    state = np.full(qp.n, FREE, dtype=np.int8)
+    state[qp.lo == qp.hi] = FIXED
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Clarabel
+
+
+def _clarabel_settings() -> clarabel.DefaultSettings:
+    s = clarabel.DefaultSettings()
+    s.verbose = False
+    s.tol_gap_abs = 1e-10
+    s.tol_gap_rel = 1e-10
+    s.tol_feas = 1e-10
+    s.tol_ktratio = 1e-8
+    s.max_iter = 200
+    return s
+
+
+@dataclass
+class _ClarabelAnswer:
+    status: str
+    x: np.ndarray
+    nu: np.ndarray
+    z: np.ndarray
+    state: np.ndarray
+    rows: np.ndarray
+    iterations: int
+
+
+def _clarabel(P: np.ndarray, q: np.ndarray, qp: QuadraticProgram) -> _ClarabelAnswer:
+    """Solve the scaled problem with Clarabel; bounds become rows of a nonnegative cone."""
+    n, k, m = qp.n, len(qp.e), len(qp.h)
+    lo, hi = qp.lo, qp.hi
+    fixed = lo == hi
+    has_hi = np.isfinite(hi) & ~fixed
+    has_lo = np.isfinite(lo) & ~fixed
+    eye = sp.identity(n, format="csr")
+    A = sp.vstack(
+        [sp.csr_matrix(qp.E), eye[fixed], sp.csr_matrix(qp.G), eye[has_hi], -eye[has_lo]]
+    ).tocsc()
+    b = np.concatenate([qp.e, lo[fixed], qp.h, hi[has_hi], -lo[has_lo]])
+    n_eq = k + int(fixed.sum())
+    n_ineq = len(b) - n_eq
+    cones = []
+    if n_eq:
+        cones.append(clarabel.ZeroConeT(n_eq))
+    if n_ineq:
+        cones.append(clarabel.NonnegativeConeT(n_ineq))
+    solver = clarabel.DefaultSolver(sp.csc_matrix(np.triu(P)), q, A, b, cones, _clarabel_settings())
+    sol = solver.solve()
+    status = str(sol.status)
+    x, z, s = np.asarray(sol.x), np.asarray(sol.z), np.asarray(sol.s)
+    nu = z[:k]
+    i = n_eq
+    z_rows, s_rows = z[i : i + m], s[i : i + m]
+    i += m
+    n_hi = int(has_hi.sum())
+    z_hi, s_hi = z[i : i + n_hi], s[i : i + n_hi]
+    z_lo, s_lo = z[i + n_hi :], s[i + n_hi :]
+    state = np.full(n, FREE, dtype=np.int8)
+    state[fixed] = FIXED
+    # A constraint is active when its multiplier exceeds its slack (one of the two is ~0).
+    idx_hi = np.flatnonzero(has_hi)
+    state[idx_hi[z_hi > s_hi]] = AT_HI
+    idx_lo = np.flatnonzero(has_lo)
+    state[idx_lo[z_lo > s_lo]] = AT_LO
+    return _ClarabelAnswer(status, x, nu, z_rows, state, z_rows > s_rows, int(sol.iterations))
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+
+def _finish(
+    qp: QuadraticProgram,
+    x: np.ndarray,
+    nu: np.ndarray,
+    z: np.ndarray,
+    scale: float,
+    *,
+    method: str,
+    iterations: int,
+    state: np.ndarray,
+    stationarity: float,
+    gap: float,
+) -> QPSolution | None:
+    """Clip rounding-sized bound violations, verify, and package; None if verification fails."""
+    worst = max(float(np.max(qp.lo - x, initial=0.0)), float(np.max(x - qp.hi, initial=0.0)))
+    if worst > WEIGHT_TOL * max(1.0, float(np.abs(x).max(initial=0.0))):
+        return None
+    x = np.clip(x, qp.lo, qp.hi)
+    Px = qp.P @ x
+    rep = kkt_report(qp, x, nu, z, scale, Px)
+    if not rep.passes(stationarity=stationarity, gap=gap, primal=WEIGHT_TOL):
+        return None
+    objective = float(0.5 * x @ Px + qp.q @ x)
+    return QPSolution(x, nu, z, objective, method, iterations, rep, state)
+
+
+def _proximal_polish(
+    qp: QuadraticProgram,
+    scale: float,
+    state: np.ndarray,
+    rows: np.ndarray,
+    x0: np.ndarray,
+    iterations: int,
+) -> QPSolution | None:
+    it = _proximal_active_set(qp, scale, state, rows, x0)
+    if it is None:
+        return None
+    return _finish(
+        qp,
+        it.x,
+        it.nu,
+        it.z,
+        scale,
+        method="active-set (proximal)" if iterations == 0 else "clarabel+proximal polish",
+        iterations=iterations + it.iterations,
+        state=it.state,
+        stationarity=STATIONARITY_TOL,
+        gap=GAP_TOL,
+    )
+
+
+def solve_qp(qp: QuadraticProgram, *, warm_state: np.ndarray | None = None) -> QPSolution:
+    """Solve ``qp`` exactly and verify the answer (see the module docstring).
+
+    Parameters
+    ----------
+    qp
+        The problem; ``P`` must be symmetric positive semidefinite.
+    warm_state
+        A previous solution's ``state`` for the same variables (e.g. the neighbouring point of an
+        efficient frontier); only a first guess, never trusted.
+
+    Raises
+    ------
+    InfeasibleError
+        Clarabel proved the constraints infeasible.
+    OptimizationError
+        Unbounded objective, solver failure, or an answer that fails verification; the message
+        carries Clarabel's status and the KKT residuals.
+    """
+    scale = _problem_scale(qp)
+    no_rows = np.zeros(len(qp.h), dtype=bool)
+    if len(qp.h) == 0:
+        starts = [_initial_state(qp)]
+        if warm_state is not None:
+            starts.insert(0, np.where(qp.lo == qp.hi, FIXED, warm_state).astype(np.int8))
+        for start in starts:
+            it = _active_set(qp.P, qp.q, qp, start, no_rows)
+            if it is not None:
+                done = _finish(
+                    qp,
+                    it.x,
+                    it.nu,
+                    it.z,
+                    scale,
+                    method="active-set",
+                    iterations=it.iterations,
+                    state=it.state,
+                    stationarity=STATIONARITY_TOL,
+                    gap=GAP_TOL,
+                )
+                if done is not None:
+                    return done
+        done = _proximal_polish(qp, scale, _initial_state(qp), no_rows, np.zeros(qp.n), 0)
+        if done is not None:
+            return done
+    # Clarabel's tolerances are absolute, so it sees the problem scaled to O(1); its
+    # multipliers are scaled back before anything else uses them.
+    ans = _clarabel(qp.P / scale, qp.q / scale, qp)
+    ans.nu *= scale
+    ans.z *= scale
+    if ans.status in ("PrimalInfeasible", "AlmostPrimalInfeasible"):
+        raise InfeasibleError(
+            f"the constraints admit no solution (Clarabel status {ans.status})",
+            parameter="constraints",
+        )
+    if ans.status in ("DualInfeasible", "AlmostDualInfeasible"):
+        raise OptimizationError(
+            f"the objective is unbounded below on the feasible set (Clarabel status {ans.status});"
+            " add bounds",
+            parameter="bounds",
+        )
+    if ans.status not in ("Solved", "AlmostSolved"):
+        raise OptimizationError(f"Clarabel stopped with status {ans.status}", parameter="cov")
+    it = _active_set(qp.P, qp.q, qp, ans.state, ans.rows)
+    if it is not None:
+        done = _finish(
+            qp,
+            it.x,
+            it.nu,
+            it.z,
+            scale,
+            method="clarabel+polish",
+            iterations=ans.iterations + it.iterations,
+            state=it.state,
+            stationarity=STATIONARITY_TOL,
+            gap=GAP_TOL,
+        )
+        if done is not None:
+            return done
+    done = _proximal_polish(qp, scale, ans.state, ans.rows, ans.x, ans.iterations)
+    if done is not None:
+        return done
+    done = _finish(
+        qp,
+        ans.x,
+        ans.nu,
+        np.maximum(ans.z, 0.0),
+        scale,
+        method="clarabel",
+        iterations=ans.iterations,
+        state=ans.state,
+        stationarity=RAW_STATIONARITY_TOL,
+        gap=RAW_GAP_TOL,
+    )
+    if done is None:
+        rep = kkt_report(qp, ans.x, ans.nu, ans.z, scale)
+        raise OptimizationError(
+            f"no verified solution: Clarabel status {ans.status}, KKT residuals {rep}",
+            parameter="cov",
+        )
+    return done
+
+
+def solve_portfolio(
+    P: np.ndarray,
+    q: np.ndarray,
+    cons: PortfolioConstraints,
+    *,
+    extra_eq: tuple[tuple[np.ndarray, float, str], ...] = (),
+    warm_state: np.ndarray | None = None,
+) -> QPSolution:
+    """Solve a portfolio QP over ``cons`` (plus equalities like a target return) and check it.
+
+    The weights are verified against the constraint set itself (``check_weights``); a solver's
+    infeasibility verdict is turned into an InfeasibleError naming the constraint at fault.
+    """
+    E = np.vstack([np.ones((1, cons.n))] + [a[None, :] for a, _, _ in extra_eq])
+    e = np.array([cons.budget] + [v for _, v, _ in extra_eq])
+    qp = QuadraticProgram.build(P, q, cons.lower, cons.upper, E, e, cons.rows.A, cons.rows.b)
+    try:
+        sol = solve_qp(qp, warm_state=warm_state)
+    except InfeasibleError as exc:
+        raise explain_infeasibility(cons, extra_eq) from exc
+    w = check_weights(sol.x, cons)
+    for a, value, name in extra_eq:
+        if abs(a @ w - value) > WEIGHT_TOL * max(1.0, abs(value), float(np.abs(a).max())):
+            raise OptimizationError(
+                f"solution misses {name} by {abs(a @ w - value):.3g}", parameter=name
+            )
+    return QPSolution(
+        w, sol.nu, sol.z, qp.objective(w), sol.method, sol.iterations, sol.kkt, sol.state
+    )
