@@ -151,7 +151,10 @@ def bt_run(data: MarketData, bars: np.ndarray, weights: np.ndarray):
     close = data.to_frame()
     target = pd.DataFrame(np.nan, index=close.index, columns=close.columns)
     target.iloc[bars] = weights
-    strategy = bt.Strategy("t", [bt.algos.WeighTarget(target), bt.algos.Rebalance()])
+    dates = list(close.index[bars])
+    strategy = bt.Strategy(
+        "t", [bt.algos.RunOnDate(*dates), bt.algos.WeighTarget(target), bt.algos.Rebalance()]
+    )
     test = bt.Backtest(
         strategy,
         close,

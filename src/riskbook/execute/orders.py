@@ -347,7 +347,7 @@ def plan_snapshot(
     p_safe = np.where(involved, p, 1.0)
     equity = cash + float(np.dot(q0, p_safe))  # q0 is 0 wherever p_safe is a placeholder
     ideal = w * equity / p_safe  # w is 0 there too
-    buffered = ideal * (1.0 - rules.cash_buffer)
+    buffered = ideal * (1.0 - rules.cash_buffer) if rules.cash_buffer else ideal
     skip = np.zeros(len(w), dtype=np.int8)
     if rules.no_trade_band > 0 and equity > 0:
         current_w = q0 * p_safe / equity
@@ -375,9 +375,15 @@ def execution_order(current: np.ndarray, planned: np.ndarray, price: np.ndarray)
     """Indices of the symbols to trade: position-reducing first, then by value, largest first."""
     delta = planned - current
     idx = np.flatnonzero(delta != 0)
-    reducing = (np.abs(planned[idx]) < np.abs(current[idx])) & (planned[idx] * current[idx] >= 0)
+    p, c = planned[idx], current[idx]
+    reducing = (np.abs(p) < np.abs(c)) & (p * c >= 0)
     value = np.abs(delta[idx]) * price[idx]
-    return idx[np.lexsort((-value, ~reducing))]
+    if not len(value):
+        return idx
+    # one sort on one key: shifting reducing orders below every increasing one keeps both groups
+    # in descending value (lexsort on two keys costs twice as much on the engine's hot path)
+    key = np.where(reducing, -value - (2.0 * value.max() + 1.0), -value)
+    return idx[np.argsort(key, kind="stable")]
 
 
 def _universe(symbols: Any, *inputs: Any) -> tuple[str, ...]:

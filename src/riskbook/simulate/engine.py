@@ -22,8 +22,8 @@ from riskbook.errors import ConfigError, DataError, StrategyError, TargetError
 from riskbook.execute.costs import Costs
 from riskbook.execute.fills import NO_FILL, FillModel, resolve_fill
 from riskbook.execute.orders import OrderRules, execution_order, fit_buys_to_cash, plan_snapshot
-from riskbook.execute.reconcile import COMPONENTS, attribute
-from riskbook.simulate.result import BacktestResult, Ledger
+from riskbook.simulate.records import DecisionRecords
+from riskbook.simulate.result import BacktestResult
 from riskbook.simulate.schedule import decision_bars
 
 
@@ -241,17 +241,6 @@ def backtest(
     return engine.result(first_bar, last_bar, settings, notes, benchmark)
 
 
-# Why an order's size changed, by code; stored per (decision, symbol) and named at the end.
-ORDER_REASONS = (
-    "rebalance",
-    "skipped: no_trade_band",
-    "skipped: min_trade_value",
-    "reduced: cash at plan",
-    "reduced: cash at fill",
-)
-_STAGES = ("target", "price", "current", "buffered", "kept", "rounded", "planned", "final", "held")
-
-
 class _Engine:
     """State of one run: positions, cash and the records, advanced one decision at a time.
 
@@ -270,15 +259,10 @@ class _Engine:
         self.q = np.zeros(len(self.symbols))
         self.cash = cash
         self.done = 0
-        shape = (n_decisions, len(self.symbols))
-        self.rec = {name: np.empty(shape) for name in _STAGES}
-        self.skip = np.empty(shape, dtype=np.int8)
-        self.equity_at_decision = np.empty(n_decisions)
-        self.total_costs = np.empty(n_decisions)
+        self.records = DecisionRecords.allocate(n_decisions, len(self.symbols))
         self.cash_after: list[float] = []
         self.fill_bars: list[int] = []
         self.filled_decisions: list[int] = []
-        self.trades: list[tuple] = []
         self.targets_fn = getattr(strategy, "targets", None)
 
     def run(self, decisions: np.ndarray, fills) -> None:
@@ -338,7 +322,10 @@ class _Engine:
                 date=self.data.dates[f],
             )
         ref_safe = np.where(ref > 0, ref, 1.0)
-        if self.rules.account == "cash":
+        # At the decision's own prices the plan already fits the cash: only re-check on a move.
+        if self.rules.account == "cash" and not np.array_equal(
+            ref_safe[traded], plan.price[traded]
+        ):
             delta = fit_buys_to_cash(delta, ref_safe, self.cash, self.costs, self.flot, volume)
         q_new = q + delta
         order = execution_order(q, q_new, ref_safe)
@@ -346,12 +333,12 @@ class _Engine:
         ref_o = ref_safe[order]
         if self.costs.is_free:
             px, fee = ref_o, np.zeros(len(order))
-            new_cash = math.fsum([self.cash, *(-dq * px)])
+            new_cash = math.fsum([self.cash, *(-dq * px).tolist()])
             total_costs = 0.0
         else:
             px = self.costs.slippage.price(dq, ref_o, None if volume is None else volume[order])
             fee = self.costs.fee.fee(dq, px)
-            new_cash = math.fsum([self.cash, *(-dq * px), *(-fee)])
+            new_cash = math.fsum([self.cash, *(-dq * px).tolist(), *(-fee).tolist()])
             total_costs = float(fee.sum() + np.dot(dq, px - ref_o))
         held_mask = q_new != 0
         value = np.where(held_mask, q_new * ref, 0.0)
@@ -362,68 +349,13 @@ class _Engine:
                 symbol=self.symbols[i],
                 date=self.data.dates[f],
             )
-        n = len(self.filled_decisions)
-        rec = self.rec
-        rec["target"][n] = plan.target_weight
-        rec["price"][n] = plan.price
-        rec["current"][n] = q
-        rec["buffered"][n] = plan.buffered
-        rec["kept"][n] = plan.kept
-        rec["rounded"][n] = plan.rounded
-        rec["planned"][n] = plan.planned
-        rec["final"][n] = q_new
-        rec["held"][n] = value / (new_cash + value.sum())
-        self.skip[n] = plan.skip_code
-        self.equity_at_decision[n] = plan.equity
-        self.total_costs[n] = total_costs
-        self.trades.append((n, order, dq, ref_o, px, fee))
+        self.records.add(
+            plan, q_new, value / (new_cash + value.sum()), total_costs, (order, dq, ref_o, px, fee)
+        )
         self.q, self.cash = q_new, new_cash
         self.cash_after.append(new_cash)
         self.fill_bars.append(f)
         self.filled_decisions.append(d)
-
-    def _records(self) -> tuple[dict, dict, Ledger]:
-        """Reconciliation rows, order rows and the ledger, from the per-decision arrays."""
-        n = len(self.filled_decisions)
-        r = {name: arr[:n] for name, arr in self.rec.items()}
-        comps = attribute(
-            r["target"],
-            self.equity_at_decision[:n, None],
-            r["price"],
-            r["buffered"],
-            r["kept"],
-            r["rounded"],
-            r["final"],
-            self.total_costs[:n, None],
-            r["held"],
-        )
-        code = np.where(
-            r["final"] != r["planned"],
-            4,
-            np.where(r["planned"] != r["rounded"], 3, self.skip[:n].astype(int)),
-        )
-        rows = (r["target"] != 0) | (r["current"] != 0) | (r["final"] != 0)
-        decision, symbol = np.nonzero(rows)
-        recon = {
-            "decision": decision,
-            "symbol": symbol,
-            "target_weight": r["target"][rows],
-            "held_weight": r["held"][rows],
-            **{c: comps[c][rows] for c in COMPONENTS},
-        }
-        changed = (r["kept"] != r["current"]) | (self.skip[:n] != 0) | (r["final"] != r["current"])
-        decision, symbol = np.nonzero(changed)
-        reasons = np.asarray(ORDER_REASONS, dtype=object)
-        orders = {
-            "decision": decision,
-            "symbol": symbol,
-            "current": r["current"][changed],
-            "target_quantity": r["buffered"][changed],
-            "planned": r["planned"][changed],
-            "filled": r["final"][changed],
-            "reason": reasons[code[changed]],
-        }
-        return recon, orders, _ledger(self.trades, r["price"], code, reasons)
 
     def result(self, first_bar: int, last_bar: int, settings, notes, benchmark) -> BacktestResult:
         data = self.data
@@ -435,7 +367,8 @@ class _Engine:
         cash_by_state = np.r_[self.initial_cash, np.asarray(self.cash_after)]
         cash_values = cash_by_state[state + 1]
         equity = cash_values.copy()
-        snapshots = self.rec["final"][: len(self.filled_decisions)]
+        records = self.records.trimmed()
+        snapshots = records.stage["final"]
         bounds = np.flatnonzero(np.r_[True, state[1:] != state[:-1], True])
         for a, b in itertools.pairwise(bounds):
             s = state[a]
@@ -453,7 +386,6 @@ class _Engine:
                 )
             equity[a:b] += block @ q[held]
         k = np.asarray(self.filled_decisions, dtype=int)
-        recon, orders, ledger = self._records()
         return BacktestResult(
             symbols=self.symbols,
             dates=data.dates[bars],
@@ -461,48 +393,17 @@ class _Engine:
             equity_values=equity,
             cash_values=cash_values,
             state_of_bar=state,
-            snapshots=snapshots.copy(),
+            snapshots=snapshots,
             decision_bars=k,
             decision_times=data.dates[k],
             fill_times=data.dates[fill_bars] if len(fill_bars) else data.dates[:0],
-            ledger=ledger,
-            recon=recon,
-            order_rows=orders,
+            records=records,
             initial_cash=self.initial_cash,
             settings=settings,
             benchmark_values=_benchmark(benchmark, data, bars, self.initial_cash),
             notes=tuple(notes),
             frequency=data.frequency,
         )
-
-
-def _ledger(
-    trades: list[tuple], decision_price: np.ndarray, code: np.ndarray, reasons: np.ndarray
-) -> Ledger:
-    if not trades:
-        empty = np.zeros(0)
-        return Ledger(
-            empty.astype(int),
-            empty.astype(int),
-            empty,
-            empty,
-            empty,
-            empty,
-            empty,
-            empty.astype(object),
-        )
-    k = np.concatenate([np.full(len(t[1]), t[0]) for t in trades])
-    sym = np.concatenate([t[1] for t in trades]).astype(int)
-    return Ledger(
-        decision=k,
-        symbol=sym,
-        quantity=np.concatenate([t[2] for t in trades]),
-        decision_price=decision_price[k, sym],
-        reference_price=np.concatenate([t[3] for t in trades]),
-        fill_price=np.concatenate([t[4] for t in trades]),
-        fee=np.concatenate([t[5] for t in trades]),
-        reason=reasons[code[k, sym]],
-    )
 
 
 def _benchmark(

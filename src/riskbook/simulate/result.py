@@ -11,30 +11,7 @@ import pandas as pd
 
 from riskbook.execute.reconcile import COMPONENTS
 from riskbook.simulate.metrics import performance
-
-
-@dataclass(frozen=True)
-class Ledger:
-    """Per-trade records, in execution order (arrays of equal length)."""
-
-    decision: np.ndarray  # decision number
-    symbol: np.ndarray  # symbol index
-    quantity: np.ndarray
-    decision_price: np.ndarray
-    reference_price: np.ndarray  # the fill model's price, before slippage
-    fill_price: np.ndarray  # what was paid or received per share
-    fee: np.ndarray
-    reason: np.ndarray
-
-    @property
-    def cash_flow(self) -> np.ndarray:
-        """Cash paid (negative) or received (positive) for the shares, fees excluded."""
-        return -self.quantity * self.fill_price
-
-    @property
-    def slippage(self) -> np.ndarray:
-        """Cost of slippage per trade (>= 0 when the price moved against the order)."""
-        return self.quantity * (self.fill_price - self.reference_price)
+from riskbook.simulate.records import DecisionRecords, Ledger
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,9 +32,7 @@ class BacktestResult:
     decision_bars: np.ndarray  # bar index (within the data) of each decision
     decision_times: np.ndarray
     fill_times: np.ndarray
-    ledger: Ledger
-    recon: dict[str, np.ndarray]  # rows: decision, symbol, target_weight, held_weight, components
-    order_rows: dict[str, np.ndarray]
+    records: DecisionRecords  # per-decision arrays; ledger, reconciliation and orders derive
     initial_cash: float
     settings: dict[str, Any]
     benchmark_values: np.ndarray | None = None
@@ -65,6 +40,19 @@ class BacktestResult:
     frequency: str = "daily"
 
     # ------------------------------------------------------------------ series and frames
+    @property
+    def ledger(self) -> Ledger:
+        """Every fill as arrays (see :class:`riskbook.simulate.records.Ledger`)."""
+        return self.records.ledger
+
+    @property
+    def recon(self) -> dict[str, np.ndarray]:
+        return self.records.reconciliation
+
+    @property
+    def order_rows(self) -> dict[str, np.ndarray]:
+        return self.records.orders
+
     @cached_property
     def equity(self) -> pd.Series:
         """Total equity (cash + positions at the close) at every bar."""
