@@ -1,4 +1,4 @@
-"""Argument checks and small helpers shared by the estimators (private)."""
+"""Argument checks and small numeric helpers shared by the estimators (private)."""
 
 from __future__ import annotations
 
@@ -63,3 +63,22 @@ def require_varying(X: np.ndarray, labels: list[str] | None, *, why: str) -> Non
     if flat.any():
         i = int(np.argmax(flat))
         raise DataError(f"returns are constant: {why}", symbol=column(labels, i))
+
+
+def require_nonzero(X: np.ndarray, labels: list[str] | None, *, why: str) -> None:
+    """Refuse a column that is zero throughout."""
+    zero = ~X.any(axis=0)
+    if zero.any():
+        i = int(np.argmax(zero))
+        raise DataError(f"returns are all zero: {why}", symbol=column(labels, i))
+
+
+def demeaned(X: np.ndarray) -> np.ndarray:
+    """``X`` minus its column means, as a new array.
+
+    The means come from one BLAS gemv (a ones-vector times X) rather than ``X.mean(axis=0)``,
+    whose reduction down C-ordered columns is several times slower for the few-asset case; the
+    two agree to ~1e-15 relative.
+    """
+    weights = np.full(X.shape[0], 1.0 / X.shape[0])
+    return X - weights @ X

@@ -8,7 +8,7 @@ import pandas as pd
 
 from riskbook._labels import unwrap_returns, wrap_matrix
 from riskbook.errors import ConfigError
-from riskbook.estimate._checks import non_negative_int, period_scale
+from riskbook.estimate._checks import demeaned, non_negative_int, period_scale
 
 __all__ = ["sample_covariance"]
 
@@ -57,7 +57,7 @@ def sample_covariance(
     T = X.shape[0]
     if ddof >= T:
         raise ConfigError(f"ddof={ddof} leaves no degrees of freedom with T={T}", parameter="ddof")
-    Xc = X - X.mean(axis=0)
+    Xc = demeaned(X)
     # Xc.T @ Xc on one buffer lets numpy call BLAS syrk, and the result is exactly symmetric.
     S = Xc.T @ Xc
     S *= scale / (T - ddof)

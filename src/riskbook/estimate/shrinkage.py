@@ -53,7 +53,7 @@ import pandas as pd
 
 from riskbook._labels import unwrap_returns, wrap_matrix
 from riskbook.errors import ConfigError, DataError
-from riskbook.estimate._checks import period_scale, require_varying
+from riskbook.estimate._checks import demeaned, period_scale, require_nonzero, require_varying
 
 __all__ = ["TARGETS", "Target", "ledoit_wolf", "ledoit_wolf_shrinkage"]
 
@@ -165,11 +165,15 @@ def _estimate(
     X, labels = unwrap_returns(returns)
     T = X.shape[0]
     if target == "constant_correlation":
-        require_varying(X, labels, why="correlations, and so the target, are undefined")
+        if assume_centered:
+            # Uncentred second moments: only an all-zero column has none.
+            require_nonzero(X, labels, why="correlations, and so the target, are undefined")
+        else:
+            require_varying(X, labels, why="correlations, and so the target, are undefined")
     if assume_centered:
         Y, n = X, T
     else:
-        Y = X - X.mean(axis=0)
+        Y = demeaned(X)
         # scikit-learn keeps 1/T after demeaning; the authors' 2021 code uses 1/(T - 1).
         n = T if target == "scaled_identity" else T - 1
     S = Y.T @ Y
