@@ -6,6 +6,14 @@ or :class:`riskbook.errors.InfeasibleError` naming the constraint; nothing retur
 """
 
 from riskbook.optimize.constraints import exposure_constraints
+from riskbook.optimize.diagnostics import (
+    effective_n,
+    effective_number_of_bets,
+    portfolio_volatility,
+    risk_contributions,
+)
+from riskbook.optimize.fallback import FallbackResult, optimize_with_fallback
+from riskbook.optimize.hrp import hrp
 from riskbook.optimize.max_diversification import diversification_ratio, max_diversification
 from riskbook.optimize.mean_variance import (
     EfficientFrontier,
@@ -15,6 +23,9 @@ from riskbook.optimize.mean_variance import (
     unconstrained_mean_variance,
 )
 from riskbook.optimize.min_variance import min_variance
+from riskbook.optimize.nco import correlation_clusters, nco
+from riskbook.optimize.risk_parity import risk_parity
+from riskbook.optimize.simple import equal_weight, inverse_variance, inverse_volatility
 
 __all__: list[str] = []
 __all__ += [
@@ -27,4 +38,19 @@ __all__ += [
     "mean_variance",
     "min_variance",
     "unconstrained_mean_variance",
+]
+__all__ += [
+    "FallbackResult",
+    "correlation_clusters",
+    "effective_n",
+    "effective_number_of_bets",
+    "equal_weight",
+    "hrp",
+    "inverse_variance",
+    "inverse_volatility",
+    "nco",
+    "optimize_with_fallback",
+    "portfolio_volatility",
+    "risk_contributions",
+    "risk_parity",
 ]

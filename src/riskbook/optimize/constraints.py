@@ -532,11 +532,27 @@ def _check_box_budget(lo: np.ndarray, hi: np.ndarray, budget: float) -> None:
         )
 
 
+def _rows_minimum(A: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float) -> np.ndarray:
+    """``min a_j'w`` over the box and budget for every row ``a_j`` of ``A`` (knapsack LPs)."""
+    if not np.isfinite(lo).all():
+        return np.array([-box_budget_argmax(-a, lo, hi, budget)[0] for a in A])
+    # All rows at once: from the lower bounds, the budget left goes to the smallest a_ij first.
+    order = np.argsort(A, axis=1, kind="stable")
+    cap = (hi - lo)[order]
+    before = np.zeros_like(cap)
+    before[:, 1:] = np.cumsum(cap, axis=1)[:, :-1]
+    take = np.clip(budget - lo.sum() - before, 0.0, cap)
+    return A @ lo + (np.take_along_axis(A, order, axis=1) * take).sum(axis=1)
+
+
 def _check_rows_one_by_one(cons: PortfolioConstraints) -> None:
     """Each row alone must be satisfiable by some portfolio inside the box with the budget."""
     rows = cons.rows
+    if not len(rows):
+        return
+    smallest_all = _rows_minimum(rows.A, cons.lower, cons.upper, cons.budget)
     for j in range(len(rows)):
-        smallest = -box_budget_argmax(-rows.A[j], cons.lower, cons.upper, cons.budget)[0]
+        smallest = float(smallest_all[j])
         slack = _FEAS_RTOL * max(1.0, abs(rows.b[j]), abs(smallest))
         if smallest > rows.b[j] + slack:
             name = rows.names[j]

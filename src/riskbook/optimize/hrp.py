@@ -1,4 +1,4 @@
-"""Hierarchical Risk Parity (Lopez de Prado 2016), vectorised level by level.
+"""Hierarchical Risk Parity (Lopez de Prado 2016), with the bisection fully vectorised.
 
 Three steps: a hierarchical clustering of the correlation distance ``sqrt((1 - rho) / 2)``, the
 quasi-diagonal order of its leaves, and a recursive bisection of that ordered list in which each
@@ -10,12 +10,14 @@ clusters on the Euclidean distance between columns of the distance matrix, as th
 code does (it hands the square matrix to ``scipy.cluster.hierarchy.linkage``). The bisection
 splits the ordered list at ``len // 2``, not along the dendrogram, as in the paper.
 
-Speed: every cluster of one bisection level is a contiguous run of the ordered list, and all
-cluster sizes of a level differ by at most one. The cluster variances ``v = u' S_C u / (1'u)^2``
-(``u = 1 / diag``) therefore come from one table of running sums ``G[k, r] = sum_{l < k} u_l
-S[o_l, r]`` built once in O(N^2): the inner sum of row ``r`` over a cluster ``[a, b)`` is
-``G[b, r] - G[a, r]``, so a whole level costs O(N) gathers and no per-cluster Python work. The
-scipy linkage (O(N^2)) and the input validation then dominate the run time.
+Speed: every cluster the bisection visits is a contiguous run of the ordered list, and which
+runs depends on N alone (cached per N). The cluster variances ``v = u' S_C u / (1'u)^2``
+(``u = 1 / diag``) all come from one table of running sums ``G[k, r] = sum_{l < k} u_l
+S[o_l, r]`` built in O(N^2): the inner sum of row ``r`` over a cluster ``[a, b)`` is
+``G[b, r] - G[a, r]``. Since no variance depends on a weight, every level is computed at once:
+O(N log N) gathers in about twenty numpy calls whatever N, and no per-cluster Python work. The
+weights are the column products of a (levels x N) table of split factors. At N = 1000 the input
+validation, the distances, scipy's linkage and the running sums take comparable shares.
 
 Examples
 --------
@@ -40,7 +42,7 @@ from scipy.spatial.distance import pdist, squareform
 from riskbook._labels import unwrap_cov, wrap_weights
 from riskbook.errors import OptimizationError
 
-__all__ = ["LINKAGE_METHODS", "hrp"]
+__all__ = ["LINKAGE_METHODS", "hrp", "quasi_diagonal_order"]
 
 #: The linkage methods of ``scipy.cluster.hierarchy.linkage``.
 LINKAGE_METHODS = frozenset(
@@ -76,7 +78,8 @@ def hrp(
         leaf ordering, as skfolio's default). Slower: O(N^3) in the worst case.
     distance_of_distances
         Cluster on the Euclidean distance between the columns of the distance matrix, as in the
-        paper's published code, instead of on the distances themselves.
+        paper's published code, instead of on the distances themselves. O(N^3): seconds at
+        N = 1000.
 
     Returns
     -------
@@ -222,9 +225,17 @@ def _leaves(Z: np.ndarray, n: int) -> np.ndarray:
     """Pre-order leaves of a linkage matrix, left child (column 0) first.
 
     Same result as ``scipy.cluster.hierarchy.leaves_list``, whose linkage validation alone
-    costs more than the whole HRP bisection at small N. Walking down from the root, a node's
-    leaves occupy a contiguous run starting at its offset; the right child starts after the
-    left child's leaf count.
+    costs more than the whole HRP bisection at small N.
+    """
+    return leaf_layout(Z, n)[0]
+
+
+def leaf_layout(Z: np.ndarray, n: int) -> tuple[np.ndarray, list[int], list[int]]:
+    """Leaf order of a linkage matrix and, per node, its offset and size in that order.
+
+    Walking down from the root, a node's leaves occupy a contiguous run starting at its offset;
+    the left child (column 0) starts there and the right child after the left one's leaves.
+    Nodes are numbered as scipy does: leaves ``0..n-1``, merge ``i`` is node ``n + i``.
     """
     counts = [1] * n + Z[:, 3].astype(np.intp).tolist()
     offset = [0] * (2 * n - 1)
@@ -235,7 +246,7 @@ def _leaves(Z: np.ndarray, n: int) -> np.ndarray:
         offset[b] = first + counts[a]
     order = np.empty(n, dtype=np.intp)
     order[offset[:n]] = np.arange(n)
-    return order
+    return order, offset, counts
 
 
 def _check_correlations(condensed: np.ndarray, n: int, labels: list[str] | None) -> None:

@@ -1,28 +1,35 @@
 """The QP core: minimise ``1/2 x'Px + q'x`` s.t. ``E x = e``, ``G x <= h``, ``lo <= x <= hi``.
 
-``P`` must be symmetric positive semidefinite. Two solvers share one verification:
+``P`` must be symmetric positive semidefinite. The solvers, tried in this order, share one
+verification:
 
-* An active-set method for the common case with no inequality rows (bounds and equalities
-  only: long-only minimum variance, mean-variance, the Charnes-Cooper form of max Sharpe). It
-  is a primal-dual active-set iteration (a semismooth Newton method on the KKT conditions): guess
-  which variables sit on a bound, solve the equality-constrained QP of the rest exactly
-  (Cholesky of the free block and a Schur complement for the equalities), then move every free
-  variable that broke a bound onto it and release every bound whose multiplier has the wrong
-  sign, all at once. The first guess is "nothing on a bound", so the first step is the closed
-  form; the guess is unchanged after a handful of steps and the answer is then exact.
-* Clarabel (an interior-point method, called through its own API, no modelling layer) for
-  inequality rows, or when the active-set iteration does not settle (it can cycle on
-  degenerate problems, or hit a singular free block when ``P`` is only semidefinite). Clarabel's
-  answer is then polished: its active set seeds the same active-set iteration, which returns the
-  exact vertex of the KKT system. If polishing fails, Clarabel's own answer is used only if it
-  passes the verification below at a looser stationarity tolerance.
+1. A primal-dual active-set iteration (a semismooth Newton method on the KKT conditions): guess
+   which variables sit on a bound and which rows are tight, solve the equality-constrained QP
+   that guess defines exactly (Cholesky of the free block, a Schur complement for the
+   equalities), then put every free variable that broke a bound on it, tighten every broken
+   row, and release every bound or row whose multiplier has the wrong sign, all at once. The
+   first guess is "nothing active", so the first step is the closed form (the clipped closed
+   form's active set is the second guess); the guess stops changing after a handful of steps
+   and the answer is then exact. This covers the common problems (box + budget: long-only
+   minimum variance, mean-variance, the Charnes-Cooper form of max Sharpe) and most problems
+   with a few rows.
+2. If ``P`` is singular the reduced systems can be singular and the iteration can cycle; with
+   no rows, the proximal-point method is tried next: each step solves ``min f(x) + ε/2 |x -
+   x_k|^2`` (ε = 1e-6 of the problem's scale) by the same active-set iteration. The ε only
+   regularises the linear algebra: the answer must pass the KKT check of the original problem.
+3. Clarabel (interior point, called through its own API, no modelling layer), whose answer is
+   polished: its active set seeds the active-set iteration (or the proximal one), which returns
+   the exact KKT point. If polishing fails, Clarabel's own answer is used only if it passes the
+   verification at looser tolerances (stationarity 1e-7, gap 1e-8). A status other than
+   Solved / AlmostSolved raises: InfeasibleError for primal infeasibility, OptimizationError
+   otherwise, with the status.
 
-Verification, after every solve, on the problem as given (no regularisation): primal
-feasibility within 1e-9 (violations that small are clipped), stationarity of the Lagrangian and
-the complementarity gap (an upper bound on the objective's distance to the optimum) relative to
-the problem's scale. The bound multipliers are recovered from the gradient, so a wrong active
-set cannot pass. Nothing is returned that fails it: the solver raises OptimizationError (or
-InfeasibleError) with Clarabel's status and the residuals.
+Verification after every solve, on the problem as given: primal feasibility within 1e-9
+(violations that small are clipped, then everything is re-checked), stationarity of the
+Lagrangian within 1e-9 and the complementarity gap (a bound on the objective's distance to the
+optimum) within 1e-10, relative to the problem's scale (:func:`kkt_report`), and nonnegative
+row multipliers. The bound multipliers are recovered from the gradient, so a wrong active set
+cannot pass. Nothing that fails is returned.
 """
 
 from __future__ import annotations
@@ -116,6 +123,8 @@ class QuadraticProgram:
 class KKTReport:
     """Residuals of the KKT conditions at a point, relative to the problem's scale.
 
+    See :func:`kkt_report` for the normalisation.
+
     Attributes
     ----------
     primal
@@ -170,19 +179,31 @@ def kkt_report(
     scale: float | None = None,
     Px: np.ndarray | None = None,
 ) -> KKTReport:
-    """KKT residuals of ``(x, nu, z)`` for ``qp``, with gradients divided by ``scale``.
+    """KKT residuals of ``(x, nu, z)`` for ``qp``, relative to the problem's size.
 
-    ``scale`` defaults to the problem's scale (largest entry of ``P`` or ``q``); ``Px`` may be
-    passed when already computed.
+    Gradients are divided by ``scale * max(1, |x|_inf)`` (``scale`` defaults to the largest
+    entry of ``P`` or ``q``), slacks and primal violations by ``max(1, |x|_inf)``, so the
+    residuals mean the same for weights (O(1)) and for the homogenised variables of the
+    Charnes-Cooper form (which can be O(1e4)). ``Px`` may be passed when already computed.
     """
     scale = _problem_scale(qp) if scale is None else scale
+    size = max(1.0, float(np.abs(x).max(initial=0.0)))
     Px = qp.P @ x if Px is None else Px
-    g = (Px + qp.q + qp.E.T @ nu + qp.G.T @ z) / scale
-    primal = max(
-        float(np.max(qp.lo - x, initial=0.0)),
-        float(np.max(x - qp.hi, initial=0.0)),
-        float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
-        float(np.max(qp.G @ x - qp.h, initial=0.0)),
+    unit = scale * size
+    has_rows = len(qp.h) > 0
+    g = Px + qp.q + qp.E.T @ nu
+    if has_rows:
+        g += qp.G.T @ z
+        row_excess = qp.G @ x - qp.h
+    g /= unit
+    primal = (
+        max(
+            float(np.max(qp.lo - x, initial=0.0)),
+            float(np.max(x - qp.hi, initial=0.0)),
+            float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
+            float(np.max(row_excess, initial=0.0)) if has_rows else 0.0,
+        )
+        / size
     )
     # The bound multipliers that best explain the gradient: g_i > 0 needs a finite lower bound,
     # g_i < 0 a finite upper one; what they cannot absorb is a stationarity residual.
@@ -191,11 +212,12 @@ def kkt_report(
     stationarity = float(np.max(np.abs(g - mu_lo + mu_hi), initial=0.0))
     slack_lo = np.where(mu_lo > 0, x - qp.lo, 0.0)
     slack_hi = np.where(mu_hi > 0, qp.hi - x, 0.0)
-    slack_rows = np.maximum(qp.h - qp.G @ x, 0.0)
-    gap = float(
-        mu_lo @ np.abs(slack_lo) + mu_hi @ np.abs(slack_hi) + np.abs(z / scale) @ slack_rows
-    )
-    dual = float(np.min(z / scale, initial=0.0))
+    gap = float(mu_lo @ np.abs(slack_lo) + mu_hi @ np.abs(slack_hi))
+    dual = 0.0
+    if has_rows:
+        gap += float(np.abs(z / unit) @ np.maximum(-row_excess, 0.0))
+        dual = float(np.min(z / unit))
+    gap /= size
     return KKTReport(primal, stationarity, gap, dual)
 
 
@@ -311,7 +333,7 @@ def _active_set(
         # Variables off the free set sit on their bound (FIXED ones have lo == hi).
         xb = np.where(state == AT_HI, hi, lo)
         xb[free] = 0.0
-        if rows.any():
+        if m and rows.any():
             C = np.vstack([E, G[rows]])
             d = np.concatenate([e, h[rows]])
         else:
@@ -328,7 +350,8 @@ def _active_set(
             x, lam = solved
             grad = P @ x + q
         elif n_free:
-            solved = _solve_reduced(P[np.ix_(free, free)], c[free], C[:, free], d)
+            idx = np.flatnonzero(free)
+            solved = _solve_reduced(P[idx[:, None], idx], c[idx], C[:, idx], d)
             if solved is None:
                 return None
             x = xb
@@ -439,10 +462,27 @@ def _clarabel(P: np.ndarray, q: np.ndarray, qp: QuadraticProgram) -> _ClarabelAn
     fixed = lo == hi
     has_hi = np.isfinite(hi) & ~fixed
     has_lo = np.isfinite(lo) & ~fixed
-    eye = sp.identity(n, format="csr")
-    A = sp.vstack(
-        [sp.csr_matrix(qp.E), eye[fixed], sp.csr_matrix(qp.G), eye[has_hi], -eye[has_lo]]
-    ).tocsc()
+    # One COO triplet list for all rows (equalities, fixed variables, inequality rows, upper
+    # and lower bounds), converted to CSC once: stacking sparse blocks costs more at small N.
+    dense = np.vstack([qp.E, qp.G])
+    r_dense, c_dense = np.nonzero(dense)
+    r_dense = np.where(r_dense < k, r_dense, r_dense + int(fixed.sum()))
+    idx_fix, idx_hi, idx_lo = np.flatnonzero(fixed), np.flatnonzero(has_hi), np.flatnonzero(has_lo)
+    first_bound = k + len(idx_fix) + m
+    rows = np.concatenate(
+        [
+            r_dense,
+            k + np.arange(len(idx_fix)),
+            first_bound + np.arange(len(idx_hi)),
+            first_bound + len(idx_hi) + np.arange(len(idx_lo)),
+        ]
+    )
+    cols = np.concatenate([c_dense, idx_fix, idx_hi, idx_lo])
+    vals = np.concatenate(
+        [dense[dense != 0], np.ones(len(idx_fix) + len(idx_hi)), -np.ones(len(idx_lo))]
+    )
+    n_rows = first_bound + len(idx_hi) + len(idx_lo)
+    A = sp.csc_matrix((vals, (rows, cols)), shape=(n_rows, n))
     b = np.concatenate([qp.e, lo[fixed], qp.h, hi[has_hi], -lo[has_lo]])
     n_eq = k + int(fixed.sum())
     n_ineq = len(b) - n_eq
@@ -545,30 +585,42 @@ def solve_qp(qp: QuadraticProgram, *, warm_state: np.ndarray | None = None) -> Q
     OptimizationError
         Unbounded objective, solver failure, or an answer that fails verification; the message
         carries Clarabel's status and the KKT residuals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> qp = QuadraticProgram.build(
+    ...     np.diag([1.0, 4.0]), np.zeros(2), [0.0, 0.0], [1.0, 1.0], E=[[1.0, 1.0]], e=[1.0]
+    ... )
+    >>> sol = solve_qp(qp)
+    >>> np.round(sol.x, 12), sol.method, sol.kkt.passes(stationarity=1e-12, gap=1e-12)
+    (array([0.8, 0.2]), 'active-set', True)
     """
     scale = _problem_scale(qp)
     no_rows = np.zeros(len(qp.h), dtype=bool)
+    # The active-set iteration is tried first even with rows (they start inactive): when it
+    # settles, the answer is exact and Clarabel is never called.
+    starts = [_initial_state(qp)]
+    if warm_state is not None:
+        starts.insert(0, np.where(qp.lo == qp.hi, FIXED, warm_state).astype(np.int8))
+    for start in starts:
+        it = _active_set(qp.P, qp.q, qp, start, no_rows)
+        if it is not None:
+            done = _finish(
+                qp,
+                it.x,
+                it.nu,
+                it.z,
+                scale,
+                method="active-set",
+                iterations=it.iterations,
+                state=it.state,
+                stationarity=STATIONARITY_TOL,
+                gap=GAP_TOL,
+            )
+            if done is not None:
+                return done
     if len(qp.h) == 0:
-        starts = [_initial_state(qp)]
-        if warm_state is not None:
-            starts.insert(0, np.where(qp.lo == qp.hi, FIXED, warm_state).astype(np.int8))
-        for start in starts:
-            it = _active_set(qp.P, qp.q, qp, start, no_rows)
-            if it is not None:
-                done = _finish(
-                    qp,
-                    it.x,
-                    it.nu,
-                    it.z,
-                    scale,
-                    method="active-set",
-                    iterations=it.iterations,
-                    state=it.state,
-                    stationarity=STATIONARITY_TOL,
-                    gap=GAP_TOL,
-                )
-                if done is not None:
-                    return done
         done = _proximal_polish(qp, scale, _initial_state(qp), no_rows, np.zeros(qp.n), 0)
         if done is not None:
             return done

@@ -8,13 +8,14 @@ The long-only portfolio whose risk contributions ``x_i (S x)_i / x'Sx`` equal th
 (its first-order condition is ``y_i (S y)_i = b_i``); budgets are scaled so that ``min b = 1``,
 which makes ``f`` self-concordant.
 
-Two phases, both O(N^2) or better per step until the last:
+Two phases:
 
 1. Jacobi sweeps: every coordinate jumps to its exact one-dimensional minimiser at once (one
    matrix-vector product), then ``y`` is rescaled along its ray to the best multiple. On
    covariances with a dominant common factor this contracts the error by an order of magnitude
-   per sweep, and usually reaches machine precision alone.
-2. If the sweeps stop contracting fast, Newton's method from the best point: one Cholesky solve
+   per sweep, and for N > 100 usually reaches machine precision alone.
+2. If the sweeps stop contracting fast (or, for N <= 100, once the error is below 1e-3, where
+   Newton steps are cheap), Newton's method from the best point: one Cholesky solve
    of ``S + diag(b / y^2)`` (positive definite even for a singular ``S``) per step, Armijo
    backtracking from the largest step keeping ``y > 0``, the damped step ``1 / (1 + lambda)`` of
    self-concordance theory if backtracking stalls, and full steps once the Newton decrement
@@ -53,6 +54,9 @@ _POLISH = 1e-3
 # Jacobi sweeps at most, and the per-sweep error ratio above which they count as too slow.
 _JACOBI_SWEEPS = 200
 _JACOBI_RATE = 0.5
+# Up to this many assets, Newton takes over once the error is below _NEWTON_EARLY.
+_NEWTON_EARLY_MAX_N = 100
+_NEWTON_EARLY = 1e-3
 # y_i * sigma_i beyond this multiple of sqrt(sum b) means a (near) zero-variance long-only
 # combination: asset i would be almost uncorrelated with a portfolio it dominates.
 _GROWTH = 1e8
@@ -148,7 +152,10 @@ def _solve(S: np.ndarray, b: np.ndarray, y: np.ndarray, tol: float, max_iter: in
         )
     y, Sy = _rescale(y, Sy, b, quad)
     target = tol * _POLISH
-    y, Sy, err = _jacobi(S, b, y, Sy, target)
+    # Small problems: a Newton step costs about two sweeps, so it finishes the quadratic phase
+    # sooner; large ones: a sweep is O(N^2) against Newton's O(N^3), so sweeps go all the way.
+    switch = _NEWTON_EARLY if b.size <= _NEWTON_EARLY_MAX_N else target
+    y, Sy, err = _jacobi(S, b, y, Sy, max(switch, target))
     if err <= target:
         return y
     return _newton(S, b, y, Sy, err, tol, max_iter)
