@@ -16,6 +16,31 @@ from riskbook.errors import DataError, OptimizationError
 SYMMETRY_TOL = 1e-10
 
 
+class Labels(list):
+    """Asset labels as a list of str that remembers the pandas Index they came from.
+
+    Rebuilding an Index from strings costs more than many small solves (pandas infers a string
+    dtype each time), so results are labelled with the original Index when there is one.
+    """
+
+    pandas_index: pd.Index
+
+    @classmethod
+    def of(cls, index: pd.Index) -> Labels:
+        names = index.tolist()
+        out = cls(n if isinstance(n, str) else str(n) for n in names)
+        # results are labelled by symbol only: the input's index name is not carried over
+        out.pandas_index = (
+            index.rename(None) if all(isinstance(n, str) for n in names) else pd.Index(list(out))
+        )
+        return out
+
+    def as_index(self) -> pd.Index:
+        if not hasattr(self, "pandas_index"):  # a copy made by list operations
+            self.pandas_index = pd.Index(list(self))
+        return self.pandas_index
+
+
 def unwrap_returns(
     returns: Any, *, allow_nan: bool = False, min_obs: int = 2, name: str = "returns"
 ) -> tuple[np.ndarray, list[str] | None]:
@@ -27,10 +52,14 @@ def unwrap_returns(
         Fewer than ``min_obs`` rows, infinite values, or NaN when ``allow_nan`` is False; the
         message names the column (and the row's date for frame input).
     """
-    labels = [str(c) for c in returns.columns] if isinstance(returns, pd.DataFrame) else None
+    labels = Labels.of(returns.columns) if isinstance(returns, pd.DataFrame) else None
     index = returns.index if isinstance(returns, pd.DataFrame) else None
     try:
-        values = np.asarray(returns, dtype=np.float64)
+        values = (
+            returns.to_numpy(dtype=np.float64)
+            if isinstance(returns, pd.DataFrame)
+            else np.asarray(returns, dtype=np.float64)
+        )
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name} must be numeric", parameter=name) from exc
     if values.ndim == 1:
@@ -60,7 +89,8 @@ def wrap_matrix(values: np.ndarray, labels: list[str] | None) -> np.ndarray | pd
     """An N x N result as a labelled DataFrame when the input was one."""
     if labels is None:
         return values
-    return pd.DataFrame(values, index=labels, columns=labels)
+    index = labels.as_index() if isinstance(labels, Labels) else labels
+    return pd.DataFrame(values, index=index, columns=index)
 
 
 def unwrap_cov(cov: Any, *, name: str = "cov") -> tuple[np.ndarray, list[str] | None]:
@@ -73,11 +103,15 @@ def unwrap_cov(cov: Any, *, name: str = "cov") -> tuple[np.ndarray, list[str] | 
     """
     labels = None
     if isinstance(cov, pd.DataFrame):
-        labels = [str(c) for c in cov.columns]
-        if [str(i) for i in cov.index] != labels:
+        labels = Labels.of(cov.columns)
+        if not cov.index.equals(cov.columns) and [str(i) for i in cov.index] != labels:
             raise OptimizationError(f"{name}: row and column labels differ", parameter=name)
     try:
-        S = np.asarray(cov, dtype=np.float64)
+        S = (
+            cov.to_numpy(dtype=np.float64)
+            if isinstance(cov, pd.DataFrame)
+            else np.asarray(cov, dtype=np.float64)
+        )
     except (TypeError, ValueError) as exc:
         raise OptimizationError(f"{name} must be numeric", parameter=name) from exc
     if S.ndim != 2 or S.shape[0] != S.shape[1] or S.shape[0] == 0:
@@ -114,7 +148,13 @@ def unwrap_cov(cov: Any, *, name: str = "cov") -> tuple[np.ndarray, list[str] | 
 
 def unwrap_vector(x: Any, n: int, labels: list[str] | None, *, name: str) -> np.ndarray:
     """A length-n float vector aligned to ``labels`` (a Series is re-ordered by label)."""
-    if isinstance(x, pd.Series) and labels is not None:
+    if (
+        isinstance(x, pd.Series)
+        and isinstance(labels, Labels)
+        and x.index.equals(labels.as_index())
+    ):
+        x = x.to_numpy()
+    elif isinstance(x, pd.Series) and labels is not None:
         missing = [s for s in labels if s not in x.index]
         if missing:
             raise OptimizationError(
@@ -140,4 +180,6 @@ def wrap_weights(
     """Weights as a Series indexed by symbol when the input was labelled."""
     if labels is None:
         return w
-    return pd.Series(w, index=labels, name=name)
+    return pd.Series(
+        w, index=labels.as_index() if isinstance(labels, Labels) else labels, name=name
+    )
