@@ -1,0 +1,253 @@
+"""The integration layer's configuration: one tree of frozen dataclasses, seed 003's defaults.
+
+Every knob of the Portfolio Integration Layer lives here with the first production value from
+seed 003's table; ``BookConfig.from_toml(path)`` and ``BookConfig.from_dict(d)`` load a partial
+tree over the defaults and reject an unknown key by name, suggesting the closest valid one.
+
+Examples
+--------
+>>> cfg = BookConfig.from_dict({"portfolio_vol": {"target": 0.12}, "caps": {"per_name": 0.10}})
+>>> cfg.portfolio_vol.target, cfg.caps.per_name, cfg.caps.gross
+(0.12, 0.1, 2.0)
+>>> BookConfig.from_dict({"caps": {"per_nam": 0.1}})
+Traceback (most recent call last):
+...
+riskbook.errors.ConfigError: unknown key 'caps.per_nam'; did you mean 'caps.per_name'? [parameter=caps.per_nam]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from riskbook.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SleeveVolConfig:
+    """Stage 0: each sleeve normalised to unit gross, then scaled to a common vol."""
+
+    target: float = 0.10  # annualised vol every sleeve is scaled to
+    halflife: float = 42.0  # EWMA half-life (days) of the sleeve's realised vol; seed: 21-63
+    floor: float = 0.02  # annualised vol floor, so a quiet sleeve is not levered without bound
+    min_history: int = 60  # days of sleeve returns before the sleeve is vol-scaled / allocated
+    max_scale: float = 5.0  # cap on target / realised vol
+
+
+@dataclass(frozen=True)
+class AllocationConfig:
+    """Stage 1: cross-sleeve meta-allocation."""
+
+    method: str = "hrp"
+    ladder: tuple[str, ...] = ("hrp", "risk_parity", "inverse_volatility", "equal_weight")
+    window: int = 252  # days of sleeve returns in the covariance
+    halflife: float = 63.0  # EWMA half-life (days) weighting those returns
+    shrinkage: str = "constant_correlation"  # Ledoit-Wolf target
+    sleeve_cap: float = 0.35  # max weight of one sleeve
+    divergence_alarm: float = 0.15  # alarm when max |HRP - ERC| sleeve weight exceeds this
+    skill_tilt: float = 0.25  # bounded tilt: multiplier in [1 - k, 1 + k]
+    skill_warmup: int = 40  # trading days with no tilt
+    skill_window: int = 21  # IC window (days)
+    skill_halflife: float = 63.0
+    smoothing: float = 0.8  # a_t = lambda a_{t-1} + (1 - lambda) a_target
+    min_change: float = 0.02  # only sleeve-weight moves above this (absolute) are applied
+    probation_days: int = 20  # a newly promoted sleeve ramps from half to full weight
+    probation_start: float = 0.5
+
+
+@dataclass(frozen=True)
+class NettingConfig:
+    """Stage 2: equivalent wrappers netted into one primary symbol (e.g. IAU, SGOL -> GLD)."""
+
+    wrappers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PortfolioVolConfig:
+    """Stage 3: the one portfolio volatility target."""
+
+    target: float = 0.10
+    band: tuple[float, float] = (0.08, 0.12)  # the regime overlay moves the target within this
+    leverage: tuple[float, float] = (0.3, 2.0)
+    window: int = 120  # days of asset returns (seed: 90-120)
+    estimator: str = "auto"  # "ledoit_wolf", "factor", or "auto": the factor model when N > T
+
+
+@dataclass(frozen=True)
+class CapsConfig:
+    """Stage 4: exposure caps, applied after vol targeting."""
+
+    gross: float = 2.0
+    net: float = 1.0
+    per_name: float = 0.15
+    clusters: dict[str, tuple[tuple[str, ...], float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GovernorConfig:
+    """Stage 5: the smooth drawdown governor m(DD)."""
+
+    start: float = 0.05  # m = 1 up to this drawdown
+    floor_at: float = 0.12  # m reaches its floor here
+    floor: float = 0.2
+    hard_cap: float = 0.15  # at or beyond it the book goes flat for the cooloff
+    cooloff_days: int = 20
+    vol_adjusted: bool = False  # measure drawdown in units of the portfolio vol target
+
+
+@dataclass(frozen=True)
+class KillTierConfig:
+    """Stage 5 overlay: discrete kill tiers that can only reduce exposure."""
+
+    warn: float = 0.08  # drawdown: alert only
+    throttle: float = 0.10  # drawdown: exposure x throttle_factor
+    throttle_factor: float = 0.5
+    no_new: float = 0.13  # drawdown: no position may grow
+    flatten: float = 0.15  # drawdown: flat
+
+
+@dataclass(frozen=True)
+class RegimeConfig:
+    """Stage 6: bounded, confidence-gated tilts of the vol target and the sleeve weights."""
+
+    enabled: bool = True
+    vol_targets: dict[str, float] = field(
+        default_factory=lambda: {"risk_on": 0.12, "neutral": 0.10, "crisis": 0.08}
+    )
+    sleeve_tilts: dict[str, dict[str, float]] = field(
+        default_factory=lambda: {"crisis": {"defensive": 1.2, "cyclical": 0.8}}
+    )
+    max_tilt: float = 0.25  # a sleeve's regime multiplier stays within [1 - max_tilt, 1 + max_tilt]
+    min_confidence: float = 0.5  # below it, no tilt at all
+
+
+@dataclass(frozen=True)
+class TurnoverConfig:
+    """Stage 7: turnover control."""
+
+    no_trade_band: float = 0.0075  # of equity, per name
+    allocation_time: str = "15:30"  # sleeve weights recomputed once a day at this time
+    cost_gate: bool = True
+    cost_bps: float = 5.0  # expected cost of a trade, in bps of its value, for the gate
+
+
+@dataclass(frozen=True)
+class CapitalTier:
+    """One rung of the capital ladder."""
+
+    min_equity: float
+    gross_cap: float
+    per_name_cap: float
+    vehicles: tuple[str, ...] = ("etf",)
+    dust: float = 0.0  # smallest order value worth sending
+
+
+def _default_tiers() -> tuple[CapitalTier, ...]:
+    return (
+        CapitalTier(0.0, 1.0, 0.20, ("etf",), 500.0),
+        CapitalTier(100_000.0, 1.5, 0.15, ("etf", "future"), 250.0),
+        CapitalTier(1_000_000.0, 2.0, 0.12, ("etf", "future"), 100.0),
+        CapitalTier(10_000_000.0, 3.0, 0.10, ("future", "etf", "option"), 100.0),
+    )
+
+
+@dataclass(frozen=True)
+class LadderConfig:
+    """Stage 8: account-size tiers (seed 003's table)."""
+
+    enabled: bool = True
+    tiers: tuple[CapitalTier, ...] = field(default_factory=_default_tiers)
+
+
+@dataclass(frozen=True)
+class BookConfig:
+    """Every knob of the integration layer (seed 003's defaults)."""
+
+    sleeve_vol: SleeveVolConfig = field(default_factory=SleeveVolConfig)
+    allocation: AllocationConfig = field(default_factory=AllocationConfig)
+    netting: NettingConfig = field(default_factory=NettingConfig)
+    portfolio_vol: PortfolioVolConfig = field(default_factory=PortfolioVolConfig)
+    caps: CapsConfig = field(default_factory=CapsConfig)
+    governor: GovernorConfig = field(default_factory=GovernorConfig)
+    kill_tiers: KillTierConfig = field(default_factory=KillTierConfig)
+    regime: RegimeConfig = field(default_factory=RegimeConfig)
+    turnover: TurnoverConfig = field(default_factory=TurnoverConfig)
+    ladder: LadderConfig = field(default_factory=LadderConfig)
+    kelly_fraction: float = 0.5
+    periods_per_year: float = 252.0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BookConfig:
+        """A config from a (partial) nested dict; unknown keys raise ConfigError by name."""
+        return _build(cls, data, "")
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> BookConfig:
+        """A config from a TOML file (tables named after the sections above)."""
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config: {exc}", file=str(path)) from exc
+        return cls.from_dict(data)
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a table", parameter=prefix or "config")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown key '{path}'{hint}", parameter=path)
+        values[key] = _coerce(hints[key], value, path)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{path} must be a list", parameter=path)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{path} must have {len(args)} items", parameter=path)
+        return tuple(
+            _coerce(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+        )
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path} must be a table", parameter=path)
+        _, vt = typing.get_args(hint)
+        return {str(k): _coerce(vt, v, f"{path}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{path} must be a number, got {value!r}", parameter=path)
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path} must be an integer, got {value!r}", parameter=path)
+        return value
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{path} must be true or false, got {value!r}", parameter=path)
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(f"{path} must be a string, got {value!r}", parameter=path)
+    return value
