@@ -1,0 +1,201 @@
+"""Stages 0-3 and 7 of seed 003 as small functions over arrays (stages 4, 5, 8: caps, governor,
+ladder modules). Each returns its output and a JSON-friendly ``info`` dict for the audit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from riskbook.book.config import (
+    AllocationConfig,
+    NettingConfig,
+    PortfolioVolConfig,
+    SleeveVolConfig,
+)
+from riskbook.errors import OptimizationError
+from riskbook.estimate import factor_model_covariance, ledoit_wolf, pairwise_covariance
+from riskbook.optimize import optimize_with_fallback, risk_parity
+
+
+# --------------------------------------------------------------------------- stage 0
+def sleeve_scales(
+    unit_weights: dict[str, np.ndarray],
+    realised_vol: dict[str, float | None],
+    asset_cov: np.ndarray | None,
+    config: SleeveVolConfig,
+    periods_per_year: float,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Stage 0: the factor that brings each unit-gross sleeve to the common vol target.
+
+    The sleeve's own lagged realised vol (EWMA of its tracked returns) is used once it has
+    ``min_history`` returns; before that, its ex-ante vol on the asset covariance. The vol is
+    floored and the scale capped, so a quiet sleeve is never levered without bound.
+    """
+    scales, used = {}, {}
+    for name, w in unit_weights.items():
+        vol = realised_vol.get(name)
+        source = "realised"
+        if vol is None and asset_cov is not None:
+            vol = float(np.sqrt(max(w @ asset_cov @ w, 0.0) * periods_per_year))
+            source = "ex_ante"
+        if vol is None or not np.isfinite(vol):
+            scales[name], used[name] = 0.0, "no estimate"
+            continue
+        scales[name] = min(config.target / max(vol, config.floor), config.max_scale)
+        used[name] = f"{source} {vol:.4f}"
+    return scales, {"scales": scales, "vol_used": used}
+
+
+# --------------------------------------------------------------------------- stage 1
+def ewma_row_weights(n: int, halflife: float) -> np.ndarray:
+    """Weights of n observations, newest last, halving every ``halflife`` rows, summing to n."""
+    w = 0.5 ** (np.arange(n)[::-1] / halflife)
+    return w * (n / w.sum())
+
+
+def sleeve_covariance(returns: np.ndarray, config: AllocationConfig) -> np.ndarray:
+    """Ledoit-Wolf covariance of the sleeve returns (T x K), rows weighted by an EWMA.
+
+    Rows are scaled by ``sqrt(weight)`` (weights summing to T) before the estimator, the usual
+    way to give an EWMA profile to a shrinkage estimator. Sleeves with gaps use pairwise-complete
+    estimation instead (no truncation to the shortest history, seed 003 W6).
+    """
+    weights = np.sqrt(ewma_row_weights(len(returns), config.halflife))[:, None]
+    x = returns * weights
+    if np.isnan(x).any():
+        return np.asarray(pairwise_covariance(x, shrink=True))
+    return np.asarray(ledoit_wolf(x, target=config.shrinkage))
+
+
+def cap_and_renormalise(a: np.ndarray, cap: float) -> np.ndarray:
+    """Weights summing to 1 with none above ``cap`` (water-filling); if K * cap < 1 every
+    weight sits at the cap and the rest stays unallocated."""
+    a = a / a.sum() if a.sum() > 0 else np.full(len(a), 1.0 / len(a))
+    if cap * len(a) <= 1.0:
+        return np.full(len(a), cap)
+    out = a.copy()
+    for _ in range(len(a)):
+        over = out > cap + 1e-15
+        if not over.any():
+            break
+        free = ~over & (out < cap)
+        excess = (out[over] - cap).sum()
+        out[over] = cap
+        if out[free].sum() > 0:
+            out[free] += excess * out[free] / out[free].sum()
+    return out
+
+
+def allocate(
+    cov: np.ndarray, names: list[str], config: AllocationConfig
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Stage 1 core: HRP on the sleeve covariance with the fallback ladder, ERC alongside as an
+    instability alarm, then the per-sleeve cap."""
+    ladder = (config.method, *[m for m in config.ladder if m != config.method])
+    result = optimize_with_fallback(cov, ladder=ladder)
+    base = np.asarray(result.weights, dtype=float)
+    info: dict[str, Any] = {
+        "method": result.method,
+        "fallbacks": [f"{m}: {why}" for m, why in result.failures],
+        "base": dict(zip(names, base.round(6).tolist(), strict=True)),
+    }
+    try:
+        erc = np.asarray(risk_parity(cov))
+        divergence = float(np.abs(erc - base).max())
+        info["erc"] = dict(zip(names, erc.round(6).tolist(), strict=True))
+        info["erc_divergence"] = divergence
+        if divergence > config.divergence_alarm:
+            info["alarm"] = f"HRP and ERC differ by {divergence:.3f} (> {config.divergence_alarm})"
+    except OptimizationError as exc:
+        info["erc"] = f"failed: {exc}"
+    capped = cap_and_renormalise(base, config.sleeve_cap)
+    info["capped"] = dict(zip(names, capped.round(6).tolist(), strict=True))
+    return capped, info
+
+
+def smooth(target: np.ndarray, previous: np.ndarray | None, config: AllocationConfig) -> np.ndarray:
+    """EWMA smoothing of sleeve weights; moves of at most ``min_change`` are not applied."""
+    if previous is None:
+        return target
+    smoothed = config.smoothing * previous + (1.0 - config.smoothing) * target
+    return np.where(np.abs(smoothed - previous) > config.min_change, smoothed, previous)
+
+
+def probation_factor(days_since_promotion: int, config: AllocationConfig) -> float:
+    """Half weight on promotion, ramped linearly to full over ``probation_days`` trading days."""
+    if days_since_promotion >= config.probation_days:
+        return 1.0
+    step = (1.0 - config.probation_start) * days_since_promotion / config.probation_days
+    return config.probation_start + step
+
+
+# --------------------------------------------------------------------------- stage 2
+def assemble(
+    sleeve_weights: np.ndarray,
+    scales: np.ndarray,
+    unit: np.ndarray,
+    symbols: tuple[str, ...],
+    netting: NettingConfig,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Stage 2: ``W = sum_s a_s * scale_s * w_s`` netted at symbol level, then equivalent
+    wrappers moved into their primary symbol."""
+    W = (sleeve_weights * scales) @ unit
+    gross_sum = float(np.abs((sleeve_weights * scales)[:, None] * unit).sum())
+    info: dict[str, Any] = {"netting_saved_gross": gross_sum - float(np.abs(W).sum())}
+    index = {s: i for i, s in enumerate(symbols)}
+    moved = {}
+    for primary, wrappers in netting.wrappers.items():
+        if primary not in index:
+            continue
+        for other in wrappers:
+            j = index.get(other)
+            if j is not None and W[j] != 0:
+                W[index[primary]] += W[j]
+                moved[other] = primary
+                W[j] = 0.0
+    if moved:
+        info["wrappers_netted"] = moved
+    return W, info
+
+
+# --------------------------------------------------------------------------- stage 3
+def asset_covariance(returns: np.ndarray, config: PortfolioVolConfig) -> tuple[np.ndarray, str]:
+    """Covariance of the traded names over the window: Ledoit-Wolf, or a one-factor model (the
+    equal-weighted market) when there are more names than days; pairwise when series have gaps."""
+    T, N = returns.shape
+    if np.isnan(returns).any():
+        return np.asarray(pairwise_covariance(returns, shrink=True)), "pairwise"
+    use_factor = config.estimator == "factor" or (config.estimator == "auto" and N > T)
+    if use_factor:
+        market = returns.mean(axis=1, keepdims=True)
+        return np.asarray(
+            factor_model_covariance(returns, market, "ledoit_wolf").covariance
+        ), "factor"
+    return np.asarray(ledoit_wolf(returns)), "ledoit_wolf"
+
+
+def vol_target(
+    W: np.ndarray,
+    cov: np.ndarray,
+    target: float,
+    config: PortfolioVolConfig,
+    periods_per_year: float,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Stage 3: ``L = clip(target / sigma_ex, L_min, L_max)``, ``W <- L W``: the only vol scaling."""
+    sigma = float(np.sqrt(max(W @ cov @ W, 0.0) * periods_per_year))
+    lo, hi = config.leverage
+    lev = hi if sigma == 0 else float(np.clip(target / sigma, lo, hi))
+    return W * lev, {"ex_ante_vol": sigma, "target": target, "leverage": lev}
+
+
+# --------------------------------------------------------------------------- stage 7
+def no_trade_band(
+    W: np.ndarray, current: np.ndarray, band: float
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Stage 7: names whose target is within ``band`` of the weight held keep the weight held."""
+    keep = np.abs(W - current) <= band
+    keep &= current != W
+    out = np.where(keep, current, W)
+    return out, {"held_by_band": int(keep.sum()), "band": band}
