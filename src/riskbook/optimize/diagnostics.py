@@ -105,13 +105,7 @@ def risk_contributions(weights: Any, cov: Any, *, relative: bool = True) -> np.n
     array([0.0894, 0.0224])
     """
     w, S, labels = _align(weights, cov)
-    variance = _variance(w, S)
-    if not variance > 0:
-        raise OptimizationError(
-            "the portfolio has zero variance; risk contributions are undefined",
-            parameter="weights",
-        )
-    rc = w * (S @ w)
+    rc, variance = _contributions(w, S)
     rc /= variance if relative else np.sqrt(variance)
     return wrap_weights(rc, labels, name="risk_contribution")
 
@@ -148,8 +142,8 @@ def effective_number_of_bets(weights: Any, cov: Any = None) -> float:
     if cov is None:
         shares = np.abs(_weights_only(weights))
     else:
-        rc = risk_contributions(weights, cov, relative=True)
-        shares = np.abs(np.asarray(rc, dtype=np.float64))
+        w, S, _ = _align(weights, cov)
+        shares = np.abs(_contributions(w, S)[0])
     shares = shares / shares.sum()
     nz = shares[shares > 0]
     return float(np.exp(-(nz * np.log(nz)).sum()))
@@ -227,6 +221,17 @@ def _align(weights: Any, cov: Any) -> tuple[np.ndarray, np.ndarray, list[str] | 
     if labels is None and isinstance(weights, pd.Series):
         labels = [str(s) for s in weights.index]
     return w, S, labels
+
+
+def _contributions(w: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, float]:
+    """``w_i (S w)_i`` and the variance they sum to, refusing a zero-variance portfolio."""
+    variance = _variance(w, S)
+    if not variance > 0:
+        raise OptimizationError(
+            "the portfolio has zero variance; risk contributions are undefined",
+            parameter="weights",
+        )
+    return w * (S @ w), variance
 
 
 def _variance(w: np.ndarray, S: np.ndarray) -> float:

@@ -192,10 +192,16 @@ def optimize_with_fallback(
                     continue
             fn = resolve_optimizer(rung) if isinstance(rung, str) else rung
             kwargs = options.get(rung, {}) if isinstance(rung, str) else {}
-            w = _verified(fn(cov, **kwargs), n, labels, columns)
+            raw = fn(cov, **kwargs)
+            w = _verified(raw, n, labels, columns)
         except Exception as exc:  # any failure of a rung moves down the ladder, with its reason
             failures.append((name, f"{type(exc).__name__}: {exc}"))
             continue
+        own = isinstance(rung, str) and isinstance(raw, pd.Series)
+        if own and raw.index.equals(columns) and np.array_equal(raw.to_numpy(), w):
+            # A riskbook optimizer's own labelled result, unchanged by verification: rebuilding
+            # the same Series would only cost time.
+            return FallbackResult(raw, name, tuple(failures))
         return FallbackResult(wrap_weights(w, labels), name, tuple(failures))
     detail = "; ".join(f"{m}: {r}" for m, r in failures)
     raise OptimizationError(

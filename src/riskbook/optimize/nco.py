@@ -46,6 +46,11 @@ MAX_CLUSTERS = 10
 
 Optimizer = str | Callable[..., Any] | None
 
+# Up to this size the closed-form intra weights come from one block-diagonal solve.
+_BLOCK_SOLVE_MAX_N = 256
+# Smallest share of an asset's variance not explained by the others (see _solve_pd).
+_PIVOT_TOL = 1e-12
+
 
 def correlation_clusters(
     cov: Any, *, n_clusters: int | None = None, max_clusters: int | None = None
@@ -154,10 +159,16 @@ def nco(
     k = int(found.max()) + 1
 
     W = np.zeros((n, k))
-    for c in range(k):
-        idx = np.flatnonzero(found == c)
-        sub_mu = None if m is None else m[idx]
-        W[idx, c] = _run(intra_fn, S[idx][:, idx], sub_mu, idx.size, "intra", labels, idx)
+    inner = (
+        _closed_form_blocks(S, m, found) if intra_fn is None and n <= _BLOCK_SOLVE_MAX_N else None
+    )
+    if inner is not None:
+        W[np.arange(n), found] = inner
+    else:
+        for c in range(k):
+            idx = np.flatnonzero(found == c)
+            sub_mu = None if m is None else m[idx]
+            W[idx, c] = _run(intra_fn, S[idx][:, idx], sub_mu, idx.size, "intra", labels, idx)
     reduced = W.T @ S @ W
     reduced = 0.5 * (reduced + reduced.T)
     reduced_mu = None if m is None else W.T @ m
@@ -203,13 +214,50 @@ def _run(
     return w
 
 
+def _solve_pd(A: np.ndarray, v: np.ndarray) -> np.ndarray | None:
+    """``A^-1 v`` by Cholesky, or None when ``A`` is not (numerically) positive definite.
+
+    The squared pivot of asset i over ``A_ii`` is the share of its variance not explained by the
+    assets before it; below 1e-12 the asset is a linear combination of the others and the
+    inverse is rounding noise, even when the factorisation formally succeeds.
+    """
+    factor, x, info = lapack.dposv(A, v)
+    if info != 0:
+        return None
+    if (np.diag(factor) ** 2 < _PIVOT_TOL * np.diag(A)).any():
+        return None
+    return x
+
+
+def _closed_form_blocks(
+    S: np.ndarray, mu: np.ndarray | None, found: np.ndarray
+) -> np.ndarray | None:
+    """Every cluster's closed form from one solve with the block-diagonal part of ``S``.
+
+    Small N only (one dense factorisation instead of a Python loop over clusters). Returns None
+    when some block is not positive definite or some budget is not positive, so that the
+    cluster-by-cluster path runs and names the culprit.
+    """
+    same = found[:, None] == found[None, :]
+    x = _solve_pd(np.where(same, S, 0.0), np.ones(found.size) if mu is None else mu)
+    if x is None:
+        return None
+    totals = np.bincount(found, weights=x)
+    # A one-asset cluster is that asset, whatever the sign of its expected return.
+    single = np.bincount(found)[found] == 1
+    totals[found[single]] = x[single]
+    if not (totals > 0).all() or not np.isfinite(x).all():
+        return None
+    return x / totals[found]
+
+
 def _closed_form(
     S: np.ndarray, mu: np.ndarray | None, stage: str, labels: list[str] | None, idx: np.ndarray
 ) -> np.ndarray:
     """``S^-1 v / 1'S^-1 v`` with ``v = 1`` (minimum variance) or ``v = mu`` (max Sharpe)."""
     first = labels[idx[0]] if labels else f"{'asset' if stage == 'intra' else 'cluster'} {idx[0]}"
-    _, x, info = lapack.dposv(S, np.ones(S.shape[0]) if mu is None else mu)
-    if info != 0:
+    x = _solve_pd(S, np.ones(S.shape[0]) if mu is None else mu)
+    if x is None:
         raise OptimizationError(
             f"the {stage} covariance is not positive definite; the closed-form optimizer needs "
             "an invertible matrix (use a shrunk covariance or another optimizer)",
@@ -347,13 +395,14 @@ def _silhouettes(distances: np.ndarray, partitions: np.ndarray) -> np.ndarray:
     member = (partitions[:, :, None] == np.arange(width)).astype(np.float64)
     sizes = member.sum(axis=1)
     sums = np.matmul(distances, member)
-    own = np.take_along_axis(sums, partitions[:, :, None], axis=2)[:, :, 0]
-    own_size = np.take_along_axis(sizes, partitions, axis=1)
+    kk, nn = np.arange(K)[:, None], np.arange(n)[None, :]
+    own = sums[kk, nn, partitions]
+    own_size = sizes[kk, partitions]
     a = np.divide(own, own_size - 1.0, out=np.zeros((K, n)), where=own_size > 1)
     mean_other = np.divide(
         sums, sizes[:, None, :], out=np.full(sums.shape, np.inf), where=sizes[:, None, :] > 0
     )
-    np.put_along_axis(mean_other, partitions[:, :, None], np.inf, axis=2)
+    mean_other[kk, nn, partitions] = np.inf
     b = mean_other.min(axis=2)
     denom = np.maximum(a, b)
     s = np.divide(b - a, denom, out=np.zeros((K, n)), where=(denom > 0) & (own_size > 1))
