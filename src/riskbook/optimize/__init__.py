@@ -7,6 +7,7 @@ or :class:`riskbook.errors.InfeasibleError` naming the constraint; nothing retur
 
 from riskbook.optimize.constraints import exposure_constraints
 from riskbook.optimize.diagnostics import (
+    diversification_ratio,
     effective_n,
     effective_number_of_bets,
     portfolio_volatility,
@@ -14,7 +15,7 @@ from riskbook.optimize.diagnostics import (
 )
 from riskbook.optimize.fallback import FallbackResult, optimize_with_fallback
 from riskbook.optimize.hrp import hrp
-from riskbook.optimize.max_diversification import diversification_ratio, max_diversification
+from riskbook.optimize.max_diversification import max_diversification
 from riskbook.optimize.mean_variance import (
     EfficientFrontier,
     efficient_frontier,

@@ -21,21 +21,7 @@ from riskbook.optimize.constraints import (
 )
 from riskbook.optimize.mean_variance import max_ratio_weights
 
-__all__ = ["diversification_ratio", "max_diversification"]
-
-
-def diversification_ratio(w: Any, cov: Any) -> float:
-    """``w'σ / sqrt(w'Σw)``: 1 for a single asset, larger the more the holdings offset.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> round(diversification_ratio([0.5, 0.5], np.diag([0.04, 0.04])), 6)
-    1.414214
-    """
-    S, _ = unwrap_cov(cov)
-    x = np.asarray(w, dtype=np.float64)
-    return float(x @ np.sqrt(np.diag(S)) / np.sqrt(x @ S @ x))
+__all__ = ["max_diversification"]
 
 
 def max_diversification(
