@@ -348,7 +348,9 @@ def plan_snapshot(
     equity = cash + float(np.dot(q0, p_safe))  # q0 is 0 wherever p_safe is a placeholder
     ideal = w * equity / p_safe  # w is 0 there too
     buffered = ideal * (1.0 - rules.cash_buffer) if rules.cash_buffer else ideal
-    skip = np.zeros(len(w), dtype=np.int8)
+    skip = _no_skips(len(w))
+    if (rules.no_trade_band > 0 and equity > 0) or rules.min_trade_value > 0:
+        skip = skip.copy()
     if rules.no_trade_band > 0 and equity > 0:
         current_w = q0 * p_safe / equity
         band = involved & (np.abs(w * (1.0 - rules.cash_buffer) - current_w) <= rules.no_trade_band)
@@ -369,6 +371,18 @@ def plan_snapshot(
         )
     planned = q0 + delta
     return OrderPlan(symbols, equity, p, w, q0, ideal, buffered, kept, rounded, planned, skip)
+
+
+_NO_SKIPS: dict[int, np.ndarray] = {}
+
+
+def _no_skips(n: int) -> np.ndarray:
+    """A shared read-only array of n zero skip codes (most plans skip nothing)."""
+    out = _NO_SKIPS.get(n)
+    if out is None:
+        out = _NO_SKIPS[n] = np.zeros(n, dtype=np.int8)
+        out.setflags(write=False)
+    return out
 
 
 def execution_order(current: np.ndarray, planned: np.ndarray, price: np.ndarray) -> np.ndarray:

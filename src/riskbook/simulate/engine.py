@@ -21,7 +21,7 @@ from riskbook.data.view import PointInTimeView
 from riskbook.errors import ConfigError, DataError, StrategyError, TargetError
 from riskbook.execute.costs import Costs
 from riskbook.execute.fills import NO_FILL, FillModel, resolve_fill
-from riskbook.execute.orders import OrderRules, execution_order, fit_buys_to_cash, plan_snapshot
+from riskbook.execute.orders import OrderRules, fit_buys_to_cash, plan_snapshot
 from riskbook.simulate.records import DecisionRecords
 from riskbook.simulate.result import BacktestResult
 from riskbook.simulate.schedule import decision_bars
@@ -312,36 +312,35 @@ class _Engine:
     def _fill(self, d, plan, f, ref, volume) -> None:
         q = self.q
         delta = plan.delta
-        traded = delta != 0
-        bad = traded & ~(ref > 0)
-        if bad.any():
-            i = int(np.argmax(bad))
+        idx = np.flatnonzero(delta)
+        ref_t = ref[idx]
+        if not (ref_t > 0).all():
+            i = int(idx[np.argmin(ref_t > 0)])
             raise DataError(
                 f"no fill price ({ref[i]}) for an order",
                 symbol=self.symbols[i],
                 date=self.data.dates[f],
             )
-        ref_safe = np.where(ref > 0, ref, 1.0)
-        # At the decision's own prices the plan already fits the cash: only re-check on a move.
-        if self.rules.account == "cash" and not np.array_equal(
-            ref_safe[traded], plan.price[traded]
-        ):
+        # A fill on the decision bar itself ("close") is at the price the plan already fitted to
+        # the cash; a later fill re-checks that the buys can still be paid for (pro rata, so the
+        # result does not depend on the order the fills are sent in).
+        if self.rules.account == "cash" and f != d and len(idx):
+            ref_safe = np.where(ref > 0, ref, 1.0)
             delta = fit_buys_to_cash(delta, ref_safe, self.cash, self.costs, self.flot, volume)
-        q_new = q + delta
-        order = execution_order(q, q_new, ref_safe)
-        dq = delta[order]
-        ref_o = ref_safe[order]
+            idx = np.flatnonzero(delta)
+            ref_t = ref[idx]
+        dq = delta[idx]
         if self.costs.is_free:
-            px, fee = ref_o, np.zeros(len(order))
+            px, fee = ref_t, np.zeros(len(idx))
             new_cash = math.fsum([self.cash, *(-dq * px).tolist()])
             total_costs = 0.0
         else:
-            px = self.costs.slippage.price(dq, ref_o, None if volume is None else volume[order])
+            px = self.costs.slippage.price(dq, ref_t, None if volume is None else volume[idx])
             fee = self.costs.fee.fee(dq, px)
             new_cash = math.fsum([self.cash, *(-dq * px).tolist(), *(-fee).tolist()])
-            total_costs = float(fee.sum() + np.dot(dq, px - ref_o))
-        held_mask = q_new != 0
-        value = np.where(held_mask, q_new * ref, 0.0)
+            total_costs = float(fee.sum() + np.dot(dq, px - ref_t))
+        q_new = q + delta
+        value = np.where(q_new != 0, q_new * ref, 0.0)
         if np.isnan(value).any():
             i = int(np.flatnonzero(np.isnan(value))[0])
             raise DataError(
@@ -350,7 +349,7 @@ class _Engine:
                 date=self.data.dates[f],
             )
         self.records.add(
-            plan, q_new, value / (new_cash + value.sum()), total_costs, (order, dq, ref_o, px, fee)
+            plan, q_new, value / (new_cash + value.sum()), total_costs, (idx, dq, ref_t, px, fee)
         )
         self.q, self.cash = q_new, new_cash
         self.cash_after.append(new_cash)

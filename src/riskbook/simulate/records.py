@@ -166,15 +166,35 @@ class DecisionRecords:
                 empty,
                 empty.astype(object),
             )
+        # Put each decision's fills in execution order (position-reducing first, then by value):
+        # the engine's cash check is pro rata, so the order changes no number, only the listing.
+        current, final = self.stage["current"], self.stage["final"]
+        order = [
+            _execution_rank(current[n, f[0]], final[n, f[0]], np.abs(f[1]) * f[2])
+            for n, f in enumerate(self.fills)
+        ]
         k = np.repeat(np.arange(len(self.fills)), [len(f[0]) for f in self.fills])
-        sym = np.concatenate([f[0] for f in self.fills]).astype(int)
+        sym = np.concatenate([f[0][o] for f, o in zip(self.fills, order, strict=True)]).astype(int)
+
+        def column(j: int) -> np.ndarray:
+            return np.concatenate([f[j][o] for f, o in zip(self.fills, order, strict=True)])
+
         return Ledger(
             decision=k,
             symbol=sym,
-            quantity=np.concatenate([f[1] for f in self.fills]),
+            quantity=column(1),
             decision_price=self.stage["price"][k, sym],
-            reference_price=np.concatenate([f[2] for f in self.fills]),
-            fill_price=np.concatenate([f[3] for f in self.fills]),
-            fee=np.concatenate([f[4] for f in self.fills]),
+            reference_price=column(2),
+            fill_price=column(3),
+            fee=column(4),
             reason=np.asarray(ORDER_REASONS, dtype=object)[self.codes[k, sym]],
         )
+
+
+def _execution_rank(current: np.ndarray, planned: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Positions of the orders in execution order (LEAN's OrderByMarginImpact)."""
+    reducing = (np.abs(planned) < np.abs(current)) & (planned * current >= 0)
+    if not len(value):
+        return np.zeros(0, dtype=int)
+    key = np.where(reducing, -value - (2.0 * value.max() + 1.0), -value)
+    return np.argsort(key, kind="stable")
