@@ -199,13 +199,9 @@ def fit_buys_to_cash(
     def cash_after(d: np.ndarray) -> float:
         if free:
             return cash - float(np.dot(d, price))
-        traded = d != 0
-        if not traded.any():
-            return cash
-        dt, pt = d[traded], price[traded]
-        vt = None if volume is None else volume[traded]
-        fill = costs.slippage.price(dt, pt, vt)
-        return cash - float(np.dot(dt, fill)) - float(costs.fee.fee(dt, fill).sum())
+        # every model charges nothing for a zero quantity, so no need to select the traded names
+        fill = costs.slippage.price(d, price, volume)
+        return cash - float(np.dot(d, fill)) - float(costs.fee.fee(d, fill).sum())
 
     left = cash_after(delta)
     if left >= 0:
