@@ -143,7 +143,7 @@ def assemble(
     wrappers moved into their primary symbol."""
     W = (sleeve_weights * scales) @ unit
     gross_sum = float(np.abs((sleeve_weights * scales)[:, None] * unit).sum())
-    info: dict[str, Any] = {"netting_saved_gross": gross_sum - float(np.abs(W).sum())}
+    info: dict[str, Any] = {}
     index = {s: i for i, s in enumerate(symbols)}
     moved = {}
     for primary, wrappers in netting.wrappers.items():
@@ -157,6 +157,7 @@ def assemble(
                 W[j] = 0.0
     if moved:
         info["wrappers_netted"] = moved
+    info["netting_saved_gross"] = gross_sum - float(np.abs(W).sum())
     return W, info
 
 

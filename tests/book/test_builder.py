@@ -1,0 +1,107 @@
+"""The BookBuilder end to end: stage order, audit, point in time, and use as a strategy."""
+
+import numpy as np
+import pytest
+
+import riskbook
+from riskbook import MarketData
+from riskbook.book import BookBuilder, BookConfig, demo_sleeves
+from riskbook.errors import ConfigError
+
+STAGES = [
+    "0 sleeves",
+    "1 allocation",
+    "2 assemble",
+    "3 vol target",
+    "3 sizing",
+    "4 caps",
+    "5 governor",
+    "6 regime",
+    "7 turnover",
+    "8 capital ladder",
+]
+
+
+@pytest.fixture(scope="module")
+def data(sp500):
+    return sp500.slice("2013-01-01", "2016-12-30")
+
+
+def run_books(data, start=300, every=5, builder=None):
+    builder = builder or BookBuilder(demo_sleeves())
+    books = [builder.build(data.until(t)) for t in data.dates[start::every]]
+    return builder, books
+
+
+def test_every_stage_is_audited_in_order(data):
+    _, books = run_books(data)
+    book = books[-1]
+    assert [r.stage for r in book.audit] == STAGES
+    frame = book.audit_frame()
+    assert list(frame.columns) == ["stage", "gross", "net", "info"]
+    assert frame.loc[frame.stage == "8 capital ladder", "gross"].item() == pytest.approx(
+        np.abs(book.weights).sum()
+    )
+    alloc = book.audit[1].info
+    assert alloc["method"] == "hrp" and set(alloc["final"]) == {s.name for s in demo_sleeves()}
+    assert sum(book.sleeve_weights.values()) == pytest.approx(1.0, abs=0.05)
+
+
+def test_caps_hold_on_every_book(data):
+    cfg = BookConfig()
+    _, books = run_books(data, every=3)
+    for book in books:
+        w = book.weights
+        assert np.abs(w).sum() <= cfg.caps.gross + 1e-12
+        assert abs(w.sum()) <= cfg.caps.net + 1e-12
+        assert np.abs(w).max() <= cfg.caps.per_name + 1e-12
+
+
+def test_sleeves_wait_for_their_history(data):
+    builder = BookBuilder(demo_sleeves())
+    book = builder.build(data.until(data.dates[300]))
+    assert not book.weights.any()
+    assert book.audit[0].info["warming_up"] == sorted(s.name for s in demo_sleeves())
+
+
+def test_the_book_at_t_ignores_everything_after_t(data):
+    t = 520
+    _, books = run_books(data.slice(None, data.dates[t]), start=300, every=10)
+    rng = np.random.default_rng(3)
+    close = data.close.copy()
+    close[t + 1 :] *= np.exp(rng.normal(0, 0.05, close[t + 1 :].shape))
+    other = MarketData.from_arrays(data.dates, data.symbols, close=close)
+    _, perturbed = run_books(other, start=300, every=10)
+    for a, b in zip(books, perturbed, strict=False):
+        np.testing.assert_array_equal(a.weights, b.weights)
+    assert len(books) >= 20 and any(b.weights.any() for b in books)
+
+
+def test_builder_is_a_strategy_and_trades_what_it_books(data):
+    builder = BookBuilder(demo_sleeves())
+    res = riskbook.backtest(
+        data,
+        builder,
+        schedule="weekly",
+        fill="close",
+        fractional=True,
+        account="margin",
+        leverage=2.0,
+        cash=1_000_000,
+    )
+    rec = res.reconciliation
+    last = rec[rec["date"] == rec["date"].max()].set_index("symbol")["target_weight"]
+    book = builder.last_book.weights_series()
+    np.testing.assert_allclose(last.reindex(book.index, fill_value=0.0), book, atol=1e-15)
+    assert res.to_frame()["gross_exposure"].max() <= 2.0 + 1e-9
+
+
+def test_promotion_and_demotion(data):
+    builder, _ = run_books(data, every=10)
+    builder.demote("pairs")
+    book = builder.build(data.until(data.dates[-1]))
+    assert "pairs" not in book.sleeve_weights
+    with pytest.raises(ConfigError):
+        builder.demote("nope")
+    with pytest.raises(ConfigError):
+        BookBuilder([])

@@ -1,0 +1,114 @@
+"""Stages 0-3 and 7 with hand-computed numbers."""
+
+import numpy as np
+import pytest
+
+from riskbook.book.config import (
+    AllocationConfig,
+    NettingConfig,
+    PortfolioVolConfig,
+    SleeveVolConfig,
+)
+from riskbook.book.stages import (
+    allocate,
+    assemble,
+    cap_and_renormalise,
+    no_trade_band,
+    probation_factor,
+    sleeve_scales,
+    smooth,
+    vol_target,
+)
+
+
+def test_sleeve_scales_use_realised_vol_floor_and_cap():
+    w = {"a": np.array([0.5, -0.5]), "b": np.array([1.0, 0.0]), "c": np.array([0.0, 1.0])}
+    realised = {"a": 0.20, "b": 0.001, "c": None}
+    cov = np.diag([0.0001, 0.0004])  # per day: 15.9% and 31.7% a year
+    scales, info = sleeve_scales(w, realised, cov, SleeveVolConfig(), 252.0)
+    assert scales["a"] == pytest.approx(0.10 / 0.20)
+    assert scales["b"] == pytest.approx(0.10 / 0.02)  # floored at 2%: scale 5 = max_scale
+    assert scales["c"] == pytest.approx(0.10 / np.sqrt(0.0004 * 252))  # ex ante until history
+    assert info["vol_used"]["c"].startswith("ex_ante")
+
+
+def test_cap_and_renormalise_water_fills():
+    np.testing.assert_allclose(
+        cap_and_renormalise(np.array([0.5, 0.3, 0.2]), 0.4), [0.4, 0.36, 0.24]
+    )
+    np.testing.assert_allclose(
+        cap_and_renormalise(np.array([0.9, 0.05, 0.05]), 0.4), [0.4, 0.3, 0.3]
+    )
+    # three sleeves capped at 0.3 cannot reach 1: each at the cap, 10% unallocated
+    np.testing.assert_allclose(cap_and_renormalise(np.array([0.6, 0.3, 0.1]), 0.3), [0.3, 0.3, 0.3])
+
+
+def test_smoothing_and_minimum_change():
+    cfg = AllocationConfig()
+    np.testing.assert_allclose(
+        smooth(np.array([0.7, 0.3]), np.array([0.5, 0.5]), cfg), [0.54, 0.46]
+    )
+    # a smoothed move of 0.01 is below the 2% threshold: the previous weights stay
+    np.testing.assert_allclose(
+        smooth(np.array([0.55, 0.45]), np.array([0.5, 0.5]), cfg), [0.5, 0.5]
+    )
+    np.testing.assert_allclose(smooth(np.array([0.55, 0.45]), None, cfg), [0.55, 0.45])
+
+
+def test_probation_ramp():
+    cfg = AllocationConfig()
+    assert [probation_factor(d, cfg) for d in (0, 10, 20, 40)] == [0.5, 0.75, 1.0, 1.0]
+
+
+def test_vol_target_on_a_known_covariance():
+    cov = np.diag([0.0004, 0.0001])  # 31.7% and 15.9% a year
+    W, info = vol_target(np.array([1.0, 0.0]), cov, 0.10, PortfolioVolConfig(), 252.0)
+    assert info["ex_ante_vol"] == pytest.approx(np.sqrt(0.0004 * 252))
+    assert W[0] == pytest.approx(0.10 / np.sqrt(0.0004 * 252))
+    W, info = vol_target(np.array([0.01, 0.0]), cov, 0.10, PortfolioVolConfig(), 252.0)
+    assert info["leverage"] == 2.0  # clipped at the top of [0.3, 2.0]
+    W, info = vol_target(np.array([5.0, 5.0]), cov, 0.10, PortfolioVolConfig(), 252.0)
+    assert info["leverage"] == 0.3
+
+
+def test_assemble_nets_across_sleeves_and_merges_wrappers():
+    unit = np.array([[0.5, -0.5, 0.0], [-0.5, 0.0, 0.5]])
+    W, info = assemble(
+        np.array([0.5, 0.5]),
+        np.array([1.0, 1.0]),
+        unit,
+        ("SPY", "GLD", "IAU"),
+        NettingConfig(wrappers={"GLD": ("IAU",)}),
+    )
+    np.testing.assert_allclose(W, [0.0, 0.0, 0.0])  # SPY nets out, IAU folds into GLD and nets
+    assert info["netting_saved_gross"] == pytest.approx(1.0)
+    assert info["wrappers_netted"] == {"IAU": "GLD"}
+
+
+def test_no_trade_band_keeps_small_moves():
+    W, info = no_trade_band(np.array([0.1, 0.2, 0.0]), np.array([0.095, 0.1, 0.005]), 0.0075)
+    np.testing.assert_allclose(W, [0.095, 0.2, 0.005])
+    assert info["held_by_band"] == 2
+
+
+def test_allocation_survives_a_singular_sleeve_covariance():
+    vol = np.array([0.1, 0.1, 0.2])
+    corr = np.array([[1.0, 1.0, 0.2], [1.0, 1.0, 0.2], [0.2, 0.2, 1.0]])  # two identical sleeves
+    cov = corr * np.outer(vol, vol)
+    a, info = allocate(cov, ["a", "a_copy", "b"], AllocationConfig(sleeve_cap=1.0))
+    assert info["method"] == "hrp" and info["fallbacks"] == []
+    assert a.sum() == pytest.approx(1.0)
+    # the duplicates share one cluster's budget instead of each taking a full share (W4)
+    assert a[0] == pytest.approx(a[1]) and a[0] + a[1] == pytest.approx(0.8, abs=1e-12)
+
+
+def test_allocation_falls_down_the_ladder_with_reasons():
+    cov = np.full((3, 3), np.nan)
+    a, info = allocate(cov, ["a", "b", "c"], AllocationConfig())
+    np.testing.assert_allclose(a, [1 / 3, 1 / 3, 1 / 3])
+    assert info["method"] == "equal_weight"
+    assert [f.split(":")[0] for f in info["fallbacks"]] == [
+        "hrp",
+        "risk_parity",
+        "inverse_volatility",
+    ]
