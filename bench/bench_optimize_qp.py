@@ -11,7 +11,8 @@ last 2520 days of the 20 bundled S&P 500 stocks. How each peer is fed a fixed co
 * Riskfolio-Lib ``Portfolio(returns=X)`` with ``port.cov = S`` and ``port.mu = mean(X)`` set
   directly (built once; only ``optimization`` is timed).
 
-Run from the repository root: ``python -m bench.bench_optimize_qp``. BLAS is pinned to one
+Run from the repository root: ``python -m bench.bench_optimize_qp`` (``--n20`` prints only the
+N = 20 regression table of :func:`n20_every_call`, without the peers). BLAS is pinned to one
 thread for everyone (bench._common). Times are medians with (min-max) over repeats; ratios are
 peer median / riskbook median. Agreement is the largest absolute weight difference from
 riskbook, and "excess" how much higher the peer's objective is (relative): riskbook's answers
@@ -30,6 +31,8 @@ from bench._common import (  # first: pins BLAS threads before numpy loads
 )
 
 # isort: split
+import gc
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -42,10 +45,15 @@ from riskbook.datasets import load_sp500
 from riskbook.optimize import (
     efficient_frontier,
     exposure_constraints,
+    hrp,
+    inverse_volatility,
     max_diversification,
     max_sharpe,
     mean_variance,
     min_variance,
+    nco,
+    optimize_with_fallback,
+    risk_parity,
     unconstrained_mean_variance,
 )
 
@@ -312,12 +320,88 @@ def small_calls() -> None:
     )
 
 
+def interleaved(
+    calls: dict[str, Callable[[], object]], *, rounds: int = 15, batch_time: float = 0.02
+) -> dict[str, Timing]:
+    """Per-call wall time of every function in ``calls``, measured in interleaved rounds.
+
+    Each round times one batch of every call in turn (a batch lasts about ``batch_time``), so a
+    slow spell of a shared machine lands on all of them alike instead of on whichever call was
+    being measured; median (min-max) are over the ``rounds`` batches.
+    """
+    loops = {}
+    for name, fn in calls.items():
+        fn()  # warm-up
+        t0 = time.perf_counter()
+        fn()
+        loops[name] = max(1, int(batch_time / max(time.perf_counter() - t0, 1e-7)))
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, fn in calls.items():
+                t0 = time.perf_counter()
+                for _ in range(loops[name]):
+                    fn()
+                samples[name].append((time.perf_counter() - t0) / loops[name])
+    finally:
+        if gc_was:
+            gc.enable()
+    return {
+        name: Timing(float(np.median(a)), float(np.min(a)), float(np.max(a)), len(a))
+        for name, a in ((k, np.array(v)) for k, v in samples.items())
+    }
+
+
+def n20_every_call() -> None:
+    """Regression table for the goal "every optimizer call under 1 ms at N = 20".
+
+    Sample covariance of the last 1000 days of the 20 bundled stocks, ``mu`` its column means;
+    every call with ndarray input and with the labelled DataFrame / Series.
+    """
+    R = load_sp500().returns().iloc[-1000:]
+    frame_cov, frame_mu = R.cov(), R.mean()
+    S, mu = frame_cov.to_numpy(), frame_mu.to_numpy()
+    target = float(np.mean(mu))
+    calls = {
+        "min_variance": lambda c, m: min_variance(c),
+        "min_variance bounds=(0, 0.1)": lambda c, m: min_variance(c, bounds=(0.0, 0.1)),
+        "mean_variance target_return=mean(mu)": (
+            lambda c, m: mean_variance(c, m, target_return=target)
+        ),
+        "mean_variance risk_aversion=10": lambda c, m: mean_variance(c, m, risk_aversion=10.0),
+        "max_sharpe": lambda c, m: max_sharpe(c, m),
+        "max_sharpe bounds=(0, 0.2)": lambda c, m: max_sharpe(c, m, bounds=(0.0, 0.2)),
+        "max_diversification": lambda c, m: max_diversification(c),
+        "hrp": lambda c, m: hrp(c),
+        "risk_parity": lambda c, m: risk_parity(c),
+        "nco": lambda c, m: nco(c),
+        "inverse_volatility": lambda c, m: inverse_volatility(c),
+        "optimize_with_fallback": lambda c, m: optimize_with_fallback(c),
+        "unconstrained_mean_variance": lambda c, m: unconstrained_mean_variance(c, m),
+    }
+    jobs = {}
+    for name, f in calls.items():
+        jobs[(name, "ndarray")] = lambda f=f: f(S, mu)
+        jobs[(name, "DataFrame")] = lambda f=f: f(frame_cov, frame_mu)
+    times = interleaved(jobs)
+    rows = []
+    for name in calls:
+        t_arr, t_df = times[(name, "ndarray")], times[(name, "DataFrame")]
+        ok = " / ".join("yes" if t.median < 1e-3 else "no" for t in (t_arr, t_df))
+        rows.append([name, t_arr.fmt(), t_df.fmt(), ok])
+    print("\n### N = 20 regression: last 1000 days of the bundled stocks, median (min-max)\n")
+    print(markdown_table(["call", "ndarray in", "DataFrame in", "< 1 ms (ndarray / frame)"], rows))
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
     print("## QP optimizers: riskbook vs skfolio, PyPortfolioOpt, Riskfolio-Lib\n")
     print(machine_line())
     # riskbook alone first, before the peers' imports and warm-ups can disturb the machine.
+    n20_every_call()
     small_calls()
     peers = load_peers()
     all_cases = cases()
@@ -341,4 +425,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--n20" in sys.argv[1:]:
+        print(machine_line())
+        n20_every_call()
+    else:
+        main()

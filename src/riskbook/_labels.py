@@ -6,6 +6,7 @@ kind; these helpers keep that rule in one place and validate on the way in.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -28,11 +29,13 @@ class Labels(list):
     @classmethod
     def of(cls, index: pd.Index) -> Labels:
         names = index.tolist()
-        out = cls(n if isinstance(n, str) else str(n) for n in names)
-        # results are labelled by symbol only: the input's index name is not carried over
-        out.pandas_index = (
-            index.rename(None) if all(isinstance(n, str) for n in names) else pd.Index(list(out))
-        )
+        if all(isinstance(n, str) for n in names):
+            out = cls(names)
+            # results are labelled by symbol only: the input's index name is not carried over
+            out.pandas_index = index if index.name is None else index.rename(None)
+        else:
+            out = cls(n if isinstance(n, str) else str(n) for n in names)
+            out.pandas_index = pd.Index(list(out))
         return out
 
     def as_index(self) -> pd.Index:
@@ -104,7 +107,8 @@ def unwrap_cov(cov: Any, *, name: str = "cov") -> tuple[np.ndarray, list[str] | 
     labels = None
     if isinstance(cov, pd.DataFrame):
         labels = Labels.of(cov.columns)
-        if not cov.index.equals(cov.columns) and [str(i) for i in cov.index] != labels:
+        same = cov.index is cov.columns or cov.index.equals(cov.columns)
+        if not same and [str(i) for i in cov.index] != labels:
             raise OptimizationError(f"{name}: row and column labels differ", parameter=name)
     try:
         S = (
@@ -119,9 +123,13 @@ def unwrap_cov(cov: Any, *, name: str = "cov") -> tuple[np.ndarray, list[str] | 
             f"{name} must be a non-empty square matrix, got shape {S.shape}", parameter=name
         )
 
+    if _plainly_valid(S):
+        return S, labels
+
     def who(i: int) -> str:
         return labels[i] if labels else f"asset {i}"
 
+    # Something is wrong: find the first problem, in this order, and name it.
     finite = np.isfinite(S)
     if not finite.all():
         i, j = (int(v[0]) for v in np.nonzero(~finite))
@@ -144,6 +152,25 @@ def unwrap_cov(cov: Any, *, name: str = "cov") -> tuple[np.ndarray, list[str] | 
             parameter=name,
         )
     return S, labels
+
+
+def _plainly_valid(S: np.ndarray) -> bool:
+    """True for a finite, symmetric (within tolerance) matrix with nonnegative variances.
+
+    One pass screens everything: ``S - S.T`` is exactly antisymmetric in floating point, so its
+    largest entry is the largest asymmetry (no abs needed), and it is NaN or infinite whenever
+    ``S`` has a non-finite entry. The scale is only needed when the asymmetry is not exactly
+    zero. False sends the caller to the checks that name the problem.
+    """
+    diag = S.diagonal()
+    if diag[diag.argmin()] < 0:
+        return False
+    d = S - S.T
+    asym = float(d.flat[d.argmax()])
+    if asym == 0.0:
+        return True
+    scale = max(float(S.flat[S.argmax()]), -float(S.flat[S.argmin()]), np.finfo(float).tiny)
+    return math.isfinite(asym) and asym <= SYMMETRY_TOL * scale
 
 
 def unwrap_vector(x: Any, n: int, labels: list[str] | None, *, name: str) -> np.ndarray:
@@ -177,9 +204,17 @@ def unwrap_vector(x: Any, n: int, labels: list[str] | None, *, name: str) -> np.
 def wrap_weights(
     w: np.ndarray, labels: list[str] | None, name: str = "weight"
 ) -> np.ndarray | pd.Series:
-    """Weights as a Series indexed by symbol when the input was labelled."""
+    """Weights as a Series indexed by symbol when the input was labelled.
+
+    The Series wraps ``w`` without a copy: pass an array that is not used elsewhere.
+    """
     if labels is None:
         return w
+    # No copy: every caller hands over a fresh array that nothing else holds (copying the 20
+    # weights costs a tenth of a small solve under pandas 3).
     return pd.Series(
-        w, index=labels.as_index() if isinstance(labels, Labels) else labels, name=name
+        w,
+        index=labels.as_index() if isinstance(labels, Labels) else labels,
+        name=name,
+        copy=False,
     )

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from riskbook.errors import InfeasibleError, OptimizationError
+from riskbook.optimize._fast import absmax, vmax
 
 __all__ = [
     "BoundsLike",
@@ -51,6 +52,7 @@ __all__ = [
     "parse_budget",
     "parse_groups",
     "parse_linear_constraints",
+    "reachable_max",
     "reachable_range",
 ]
 
@@ -134,7 +136,12 @@ def _who(labels: list[str] | None, i: int) -> str:
 
 
 def _is_scalar(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+    # Exact float / int first: the ABC check costs a microsecond and this runs on every call.
+    return (
+        type(x) is float
+        or type(x) is int
+        or (isinstance(x, numbers.Real) and not isinstance(x, bool))
+    )
 
 
 def _per_asset(
@@ -196,6 +203,8 @@ def parse_bounds(
         raise OptimizationError(
             f"bounds must be a (lower, upper) pair, got {len(bounds)} items", parameter="bounds"
         )
+    if _is_scalar(bounds[0]) and _is_scalar(bounds[1]):
+        return _scalar_box(float(bounds[0]), float(bounds[1]), n, labels)
     lo = _per_asset(bounds[0], n, labels, name="bounds", missing=-np.inf)
     hi = _per_asset(bounds[1], n, labels, name="bounds", missing=np.inf)
     for side, v, bad in (("lower", lo, np.inf), ("upper", hi, -np.inf)):
@@ -214,6 +223,28 @@ def parse_bounds(
             parameter="bounds",
         )
     return lo, hi
+
+
+def _scalar_box(
+    lo: float, hi: float, n: int, labels: list[str] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The common ``(scalar, scalar)`` bounds, checked on the two numbers instead of 2N.
+
+    Same checks and messages as the per-asset path (every asset breaks alike, so asset 0 is
+    named).
+    """
+    for side, v, bad in (("lower", lo, math.inf), ("upper", hi, -math.inf)):
+        if math.isnan(v) or v == bad:
+            raise OptimizationError(
+                f"{side} bound {v} is not usable", symbol=_who(labels, 0), parameter="bounds"
+            )
+    if lo > hi:
+        raise InfeasibleError(
+            f"lower bound {lo:.6g} is above upper bound {hi:.6g}",
+            symbol=_who(labels, 0),
+            parameter="bounds",
+        )
+    return np.full(n, lo), np.full(n, hi)
 
 
 def parse_budget(budget: Any) -> float:
@@ -514,17 +545,20 @@ def box_budget_range(
 
 
 def _check_box_budget(lo: np.ndarray, hi: np.ndarray, budget: float) -> None:
-    slack = _FEAS_RTOL * max(1.0, abs(budget), float(np.abs(lo[np.isfinite(lo)]).sum()))
+    # The slacks are >= 0, so they are only worked out when a sum is on the wrong side at all.
     total_lo = float(lo.sum())
-    if total_lo > budget + slack:
+    if total_lo > budget and total_lo > budget + _FEAS_RTOL * max(
+        1.0, abs(budget), float(np.abs(lo[np.isfinite(lo)]).sum())
+    ):
         raise InfeasibleError(
             f"the lower bounds sum to {total_lo:.6g}, above the budget {budget:.6g}: no portfolio "
             "fits; lower the lower bounds or raise the budget",
             parameter="bounds",
         )
-    slack = _FEAS_RTOL * max(1.0, abs(budget), float(np.abs(hi[np.isfinite(hi)]).sum()))
     total_hi = float(hi.sum())
-    if total_hi < budget - slack:
+    if total_hi < budget and total_hi < budget - _FEAS_RTOL * max(
+        1.0, abs(budget), float(np.abs(hi[np.isfinite(hi)]).sum())
+    ):
         raise InfeasibleError(
             f"the upper bounds sum to {total_hi:.6g}, below the budget {budget:.6g}: no portfolio "
             "fits; raise the upper bounds or lower the budget",
@@ -598,7 +632,12 @@ def build_constraints(
     lo, hi = parse_bounds(bounds, n, labels)
     b = parse_budget(budget)
     _check_box_budget(lo, hi, b)
-    rows = parse_groups(groups, n, labels) + parse_linear_constraints(linear_constraints, n, labels)
+    if groups is None and linear_constraints is None:
+        rows = InequalityRows.empty(n)
+    else:
+        rows = parse_groups(groups, n, labels) + parse_linear_constraints(
+            linear_constraints, n, labels
+        )
     cons = PortfolioConstraints(lo, hi, b, rows, labels)
     _check_rows_one_by_one(cons)
     return cons
@@ -610,18 +649,19 @@ def check_weights(w: np.ndarray, cons: PortfolioConstraints) -> np.ndarray:
     Violations up to ``WEIGHT_TOL`` (1e-9) are rounding: bounds are clipped and everything is
     re-checked. Anything larger is an OptimizationError, never a silent fix.
     """
-    if not np.isfinite(w).all():
+    size = absmax(w)  # NaN or inf exactly when some weight is
+    if not math.isfinite(size):
         raise OptimizationError("the solver returned non-finite weights", parameter="cov")
-    tol = WEIGHT_TOL * max(1.0, float(np.abs(w).max(initial=0.0)))
-    below = cons.lower - w
-    above = w - cons.upper
-    worst = float(max(below.max(initial=-np.inf), above.max(initial=-np.inf)))
+    tol = WEIGHT_TOL * max(1.0, size)
+    excess = np.maximum(cons.lower - w, w - cons.upper)
+    worst = vmax(excess)
     if worst > tol:
-        i = int(np.argmax(np.maximum(below, above)))
+        i = int(np.argmax(excess))
         raise OptimizationError(
             f"solution breaks a bound by {worst:.3g}", symbol=cons.who(i), parameter="bounds"
         )
-    w = np.clip(w, cons.lower, cons.upper)
+    if worst > 0:  # else w is returned as it is (no copy)
+        w = np.clip(w, cons.lower, cons.upper)
     gap = abs(float(w.sum()) - cons.budget)
     if gap > WEIGHT_TOL * max(1.0, abs(cons.budget)):
         raise OptimizationError(f"solution misses the budget by {gap:.3g}", parameter="budget")
@@ -677,18 +717,26 @@ def reachable_range(cons: PortfolioConstraints, a: np.ndarray) -> tuple[float, f
     """``(min, max)`` of ``a'w`` over the whole constraint set (LP; +-inf when unbounded)."""
     if cons.box_only:
         return box_budget_range(a, cons.lower, cons.upper, cons.budget)
-    out = []
-    for sign in (1.0, -1.0):
-        res = _linprog(cons, cons.rows, c=sign * a)
-        if res.status == 3:
-            out.append(-sign * math.inf)
-        elif res.status == 0:
-            out.append(sign * float(res.fun))
-        else:
-            raise InfeasibleError(
-                f"the constraints admit no portfolio ({res.message})", parameter="constraints"
-            )
-    return out[0], out[1]
+    return _lp_extreme(cons, a, 1.0), _lp_extreme(cons, a, -1.0)
+
+
+def reachable_max(cons: PortfolioConstraints, a: np.ndarray) -> float:
+    """``max a'w`` over the whole constraint set (``inf`` when unbounded): half a range."""
+    if cons.box_only:
+        return box_budget_argmax(a, cons.lower, cons.upper, cons.budget)[0]
+    return _lp_extreme(cons, a, -1.0)
+
+
+def _lp_extreme(cons: PortfolioConstraints, a: np.ndarray, sign: float) -> float:
+    """``min a'w`` (sign 1) or ``max a'w`` (sign -1) by one LP over the constraint set."""
+    res = _linprog(cons, cons.rows, c=sign * a)
+    if res.status == 3:
+        return -sign * math.inf
+    if res.status == 0:
+        return sign * float(res.fun)
+    raise InfeasibleError(
+        f"the constraints admit no portfolio ({res.message})", parameter="constraints"
+    )
 
 
 @dataclass(frozen=True)

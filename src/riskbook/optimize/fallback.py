@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -27,12 +28,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import lapack
 
 from riskbook._labels import unwrap_vector, wrap_weights
 from riskbook.errors import OptimizationError
+from riskbook.optimize._fast import absmax, all_finite, vmax, vmin
 from riskbook.optimize.hrp import hrp
 from riskbook.optimize.risk_parity import risk_parity
 from riskbook.optimize.simple import (
+    _size,
     _size_and_labels,
     equal_weight,
     inverse_variance,
@@ -175,8 +179,11 @@ def optimize_with_fallback(
     """
     if not isinstance(cov, pd.DataFrame) and len(np.shape(cov)) != 2:
         raise OptimizationError("cov must be a square matrix", parameter="cov")
-    n, labels = _size_and_labels(cov)
+    n = _size(cov)
     columns = cov.columns if isinstance(cov, pd.DataFrame) else None
+    # The labels are only needed to re-label weights or to name an asset in a failure; for
+    # labelled input they cost as much as a small HRP, so they are built on first use.
+    labels = _LazyLabels(cov)
     rungs = _check_ladder(ladder)
     _check_options(options, rungs)
     psd = _PsdCheck(cov) if check_psd else None
@@ -202,7 +209,7 @@ def optimize_with_fallback(
             # A riskbook optimizer's own labelled result, unchanged by verification: rebuilding
             # the same Series would only cost time.
             return FallbackResult(raw, name, tuple(failures))
-        return FallbackResult(wrap_weights(w, labels), name, tuple(failures))
+        return FallbackResult(wrap_weights(w, labels()), name, tuple(failures))
     detail = "; ".join(f"{m}: {r}" for m, r in failures)
     raise OptimizationError(
         f"every rung of the fallback ladder failed ({detail})", parameter="ladder"
@@ -243,14 +250,38 @@ def _check_options(options: Mapping[str, Any], rungs: list[str | Callable[..., A
             )
 
 
-def _verified(raw: Any, n: int, labels: list[str] | None, columns: pd.Index | None) -> np.ndarray:
+class _LazyLabels:
+    """The input's labels (None for an array), worked out on the first call only."""
+
+    def __init__(self, cov: Any) -> None:
+        self._cov = cov
+        self._done = False
+        self._labels: list[str] | None = None
+
+    def __call__(self) -> list[str] | None:
+        if not self._done:
+            self._labels = _size_and_labels(self._cov)[1]
+            self._done = True
+        return self._labels
+
+
+def _verified(raw: Any, n: int, labels: _LazyLabels, columns: pd.Index | None) -> np.ndarray:
     """The weights as a float vector, or an OptimizationError saying what is wrong with them."""
     if raw is None:
         raise OptimizationError("the optimizer returned None", parameter="weights")
     if isinstance(raw, pd.Series) and columns is not None and raw.index.equals(columns):
         raw = raw.to_numpy()  # already aligned: skip the label-by-label reindex
-    w = unwrap_vector(raw, n, labels, name="weights").copy()
-    low = float(w.min())
+    if (
+        isinstance(raw, np.ndarray)
+        and raw.dtype == np.float64
+        and raw.shape == (n,)
+        and all_finite(raw)
+    ):
+        # What unwrap_vector would return; it (and the labels) only matter when something is off
+        w = raw.astype(np.float64)
+    else:
+        w = unwrap_vector(raw, n, labels(), name="weights").copy()
+    low = vmin(w)
     if low < -_NEG_TOL:
         raise OptimizationError(f"negative weight {low:.3g}", parameter="weights")
     total = float(w.sum())
@@ -287,15 +318,20 @@ def _psd_problem(cov: Any) -> str | None:
         )
     except (TypeError, ValueError):
         return None
-    if not np.isfinite(S).all() or np.abs(S - S.T).max() > 1e-10 * np.abs(S).max():
+    # S - S.T is exactly antisymmetric, so its max is the largest asymmetry, and it is NaN or
+    # infinite whenever S has a non-finite entry: one pass screens both.
+    asym = vmax(S - S.T)
+    if not math.isfinite(asym) or asym > 1e-10 * absmax(S):
         return None
-    scale = float(np.mean(np.diag(S)))
+    n = S.shape[0]
+    scale = float(S.diagonal().sum()) / n  # the mean variance
     if not scale > 0:
         return None
-    ridged = S + _PSD_RIDGE * scale * np.eye(S.shape[0])
-    try:
-        np.linalg.cholesky(ridged)
-    except np.linalg.LinAlgError:
+    ridged = S.copy()
+    ridged.ravel()[:: n + 1] += _PSD_RIDGE * scale
+    # LAPACK directly: np.linalg.cholesky adds ~10 us of wrapping at N = 20.
+    _, info = lapack.dpotrf(ridged, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
         low = float(np.linalg.eigvalsh(S)[0])
         return (
             "OptimizationError: cov is not positive semidefinite (smallest eigenvalue "

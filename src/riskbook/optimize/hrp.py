@@ -41,6 +41,7 @@ from scipy.spatial.distance import pdist, squareform
 
 from riskbook._labels import unwrap_cov, wrap_weights
 from riskbook.errors import OptimizationError
+from riskbook.optimize._fast import any_true, vmax, vmin
 
 __all__ = ["LINKAGE_METHODS", "hrp", "quasi_diagonal_order"]
 
@@ -53,6 +54,9 @@ LINKAGE_METHODS = frozenset(
 _CORR_TOL = 1e-8
 # From this size on, O(N^2) passes run row by row (see _running_sums) instead of vectorised.
 _ROW_LOOP_MIN = 512
+# A cluster variance below -_NEG_VAR_TOL * max variance is not rounding (np.finfo costs
+# microseconds per call, so the constant is computed once).
+_NEG_VAR_TOL = 64 * float(np.finfo(float).eps)
 
 
 def hrp(
@@ -105,7 +109,7 @@ def hrp(
     """
     _check_linkage(linkage)
     S, labels = unwrap_cov(cov)
-    var = np.diag(S).copy()
+    var = S.diagonal().copy()
     _require_positive(var, labels)
     n = var.size
     if n == 1:
@@ -253,7 +257,7 @@ def _check_correlations(condensed: np.ndarray, n: int, labels: list[str] | None)
     """Refuse a correlation outside [-1, 1]: a 2x2 minor that no PSD matrix has."""
     if condensed.size == 0:
         return
-    lo, hi = float(condensed.min()), float(condensed.max())
+    lo, hi = vmin(condensed), vmax(condensed)
     if lo >= -1.0 - _CORR_TOL and hi <= 1.0 + _CORR_TOL:
         return
     k = int(np.argmax(np.abs(condensed)))
@@ -361,7 +365,7 @@ def _bisect(
     v = quad / (total * total)
     # A one-asset cluster's variance is its own, exactly, as in the reference code.
     v[p.single] = ordered_var[p.c_lo[p.single]]
-    _check_cluster_variances(v, p.c_lo, order, float(var.max()), labels)
+    _check_cluster_variances(v, p.c_lo, order, vmax(var), labels)
 
     left, right = v[0::2], v[1::2]
     alpha = 1.0 - left / (left + right)
@@ -398,11 +402,10 @@ def _check_cluster_variances(
     v: np.ndarray, c_lo: np.ndarray, order: np.ndarray, scale: float, labels: list[str] | None
 ) -> None:
     """A negative cluster variance means a non-PSD matrix; two zero ones leave no split."""
-    tol = 64 * np.finfo(float).eps * scale
-    bad = v < -tol
+    bad = v < -_NEG_VAR_TOL * scale
     np.maximum(v, 0.0, out=v)
     pair_zero = (v[0::2] + v[1::2]) <= 0
-    if not bad.any() and not pair_zero.any():
+    if not any_true(bad) and not any_true(pair_zero):
         return
     c = int(np.argmax(bad)) if bad.any() else 2 * int(np.argmax(pair_zero))
     i = int(order[c_lo[c]])
@@ -415,7 +418,7 @@ def _check_cluster_variances(
 
 
 def _require_positive(var: np.ndarray, labels: list[str] | None) -> None:
-    if not (var > 0).all():
+    if not vmin(var) > 0:
         i = int(np.argmin(var))
         raise OptimizationError(
             "asset has zero variance; its correlations and inverse-variance weight are undefined",

@@ -21,6 +21,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 from riskbook._labels import unwrap_cov, unwrap_vector, wrap_weights
 from riskbook.errors import InfeasibleError, OptimizationError
+from riskbook.optimize._fast import absmax, vmax, vmin
 from riskbook.optimize.constraints import (
     BoundsLike,
     GroupsLike,
@@ -31,6 +32,7 @@ from riskbook.optimize.constraints import (
     check_weights,
     explain_infeasibility,
     optimal_face,
+    reachable_max,
     reachable_range,
 )
 from riskbook.optimize.qp import QuadraticProgram, solve_portfolio, solve_qp
@@ -48,11 +50,9 @@ __all__ = [
 def _mu_vector(mu: Any, n: int, labels: list[str] | None) -> np.ndarray:
     """``mu`` as a validated array aligned to ``labels``.
 
-    A Series already in the covariance's order skips the label re-indexing, which costs more
-    than a whole N = 20 solve under pandas 3.
+    A Series already in the covariance's order skips the label re-indexing (``unwrap_vector``
+    compares the indexes first), which costs more than a whole N = 20 solve under pandas 3.
     """
-    if isinstance(mu, pd.Series) and labels is not None and mu.index.tolist() == labels:
-        mu = mu.to_numpy()
     return unwrap_vector(mu, n, labels, name="mu")
 
 
@@ -116,11 +116,11 @@ def _constraints(
 
 
 def _is_unbounded(cons: PortfolioConstraints) -> bool:
-    return cons.box_only and bool(np.isneginf(cons.lower).all() and np.isposinf(cons.upper).all())
+    return cons.box_only and vmax(cons.lower) == -math.inf and vmin(cons.upper) == math.inf
 
 
 def _range_tol(mu: np.ndarray, cons: PortfolioConstraints) -> float:
-    return 1e-12 * float(np.abs(mu).max(initial=0.0)) * max(1.0, abs(cons.budget))
+    return 1e-12 * absmax(mu) * max(1.0, abs(cons.budget))
 
 
 def _face_min_variance(S: np.ndarray, c: np.ndarray, cons: PortfolioConstraints) -> np.ndarray:
@@ -443,14 +443,14 @@ def max_ratio_weights(
         raise OptimizationError(
             f"a ratio to volatility needs a positive budget, got {b!r}", parameter="budget"
         )
-    best = reachable_range(cons, c)[1]
-    if not best > 1e-14 * float(np.abs(c).max(initial=0.0)):
+    best = reachable_max(cons, c)
+    if not best > 1e-14 * absmax(c):
         raise OptimizationError(
             f"no feasible portfolio has a positive {'excess return' if what == 'mu' else 'ratio'} "
             f"(the best is {best:.3g}), so the ratio has no positive maximum; check {what}",
             parameter=what,
         )
-    if cons.box_only and (cons.lower == 0).all() and (cons.upper >= b).all():
+    if cons.box_only and vmin(cons.lower) == vmax(cons.lower) == 0 and vmin(cons.upper) >= b:
         qp = QuadraticProgram.build(
             S, np.zeros(n), np.zeros(n), np.full(n, np.inf), c[None, :], [1.0]
         )
@@ -459,10 +459,11 @@ def max_ratio_weights(
     # Variables (y, κ); bounds on y stay bounds where they are 0 or infinite, others become rows.
     P = np.zeros((n + 1, n + 1))
     P[:n, :n] = S
-    lo = np.append(np.where(cons.lower == 0, 0.0, -np.inf), 0.0)
-    hi = np.append(
-        np.where(np.isposinf(cons.upper), np.inf, np.where(cons.upper == 0, 0.0, np.inf)), np.inf
-    )
+    lo = np.full(n + 1, -np.inf)
+    lo[:n][cons.lower == 0] = 0.0
+    lo[n] = 0.0
+    hi = np.full(n + 1, np.inf)
+    hi[:n][cons.upper == 0] = 0.0
     E = np.zeros((2, n + 1))
     E[0, :n] = c
     E[1, :n] = 1.0

@@ -36,6 +36,7 @@ from scipy.spatial.distance import squareform
 
 from riskbook._labels import unwrap_cov, unwrap_vector, wrap_weights
 from riskbook.errors import OptimizationError
+from riskbook.optimize._fast import all_finite, any_true, vmin
 from riskbook.optimize.fallback import resolve_optimizer
 from riskbook.optimize.hrp import leaf_layout
 
@@ -224,7 +225,7 @@ def _solve_pd(A: np.ndarray, v: np.ndarray) -> np.ndarray | None:
     factor, x, info = lapack.dposv(A, v)
     if info != 0:
         return None
-    if (np.diag(factor) ** 2 < _PIVOT_TOL * np.diag(A)).any():
+    if any_true(factor.diagonal() ** 2 < _PIVOT_TOL * A.diagonal()):
         return None
     return x
 
@@ -246,7 +247,7 @@ def _closed_form_blocks(
     # A one-asset cluster is that asset, whatever the sign of its expected return.
     single = np.bincount(found)[found] == 1
     totals[found[single]] = x[single]
-    if not (totals > 0).all() or not np.isfinite(x).all():
+    if not vmin(totals) > 0 or not all_finite(x):
         return None
     return x / totals[found]
 
@@ -265,7 +266,7 @@ def _closed_form(
             parameter=stage,
         )
     total = float(x.sum())
-    if not total > 0 or not np.isfinite(x).all():
+    if not total > 0 or not all_finite(x):
         raise OptimizationError(
             f"1'S^-1 mu = {total:.3g} is not positive: no maximum Sharpe portfolio with budget "
             "one exists for this (sub-)problem",
@@ -279,8 +280,8 @@ def _clusters(
     S: np.ndarray, labels: list[str] | None, n_clusters: int | None, max_clusters: int | None
 ) -> np.ndarray:
     n = S.shape[0]
-    var = np.diag(S)
-    if not (var > 0).all():
+    var = S.diagonal()
+    if not vmin(var) > 0:
         i = int(np.argmin(var))
         raise OptimizationError(
             "asset has zero variance; its correlations are undefined",
@@ -314,7 +315,11 @@ def _clusters(
             pass
         return _first_appearance(found)
     top = min(n - 1, MAX_CLUSTERS if max_clusters is None else int(max_clusters))
-    partitions = np.array([found.copy() for found in _cuts(Z, layout, top)])
+    if top < 2:  # N = 2 or max_clusters = 1: one cluster is the only candidate
+        return np.zeros(n, dtype=np.intp)
+    partitions = np.empty((top - 1, n), dtype=np.intp)
+    for row, found in zip(partitions, _cuts(Z, layout, top), strict=True):
+        row[:] = found
     # argmax keeps the first maximum: the smallest k on ties.
     return _first_appearance(partitions[int(np.argmax(_silhouettes(E, partitions)))])
 
@@ -345,10 +350,14 @@ def _feature_distances(S: np.ndarray, var: np.ndarray) -> np.ndarray:
     subtraction only matters for nearly identical rows, which cluster together either way.
     """
     inv_sd = 1.0 / np.sqrt(var)
-    corr = S * inv_sd[:, None]
-    corr *= inv_sd
-    np.fill_diagonal(corr, 1.0)
-    D = np.sqrt(np.clip(0.5 * (1.0 - corr), 0.0, 1.0))
+    D = S * inv_sd[:, None]
+    D *= inv_sd
+    np.fill_diagonal(D, 1.0)
+    # D = sqrt(clip((1 - corr) / 2, 0, 1)), in place (temporaries cost more than the math here)
+    np.subtract(1.0, D, out=D)
+    D *= 0.5
+    np.clip(D, 0.0, 1.0, out=D)
+    np.sqrt(D, out=D)
     sq = np.einsum("ij,ij->i", D, D)
     E2 = sq[:, None] + sq[None, :] - 2.0 * (D @ D.T)
     np.clip(E2, 0.0, None, out=E2)
@@ -389,11 +398,15 @@ def silhouette_score(distances: np.ndarray, clusters: np.ndarray) -> float:
 
 
 def _silhouettes(distances: np.ndarray, partitions: np.ndarray) -> np.ndarray:
-    """Mean silhouette of each row of ``partitions`` (K x N labels), all at once."""
+    """Mean silhouette of each row of ``partitions`` (K x N labels), all at once.
+
+    Reductions call the ufuncs directly (``np.add.reduce`` rather than ``.sum`` / ``.mean``):
+    the method wrappers cost more than these small reductions.
+    """
     K, n = partitions.shape
     width = int(partitions.max()) + 1
     member = (partitions[:, :, None] == np.arange(width)).astype(np.float64)
-    sizes = member.sum(axis=1)
+    sizes = np.add.reduce(member, axis=1)
     sums = np.matmul(distances, member)
     kk, nn = np.arange(K)[:, None], np.arange(n)[None, :]
     own = sums[kk, nn, partitions]
@@ -403,15 +416,22 @@ def _silhouettes(distances: np.ndarray, partitions: np.ndarray) -> np.ndarray:
         sums, sizes[:, None, :], out=np.full(sums.shape, np.inf), where=sizes[:, None, :] > 0
     )
     mean_other[kk, nn, partitions] = np.inf
-    b = mean_other.min(axis=2)
+    b = np.minimum.reduce(mean_other, axis=2)
     denom = np.maximum(a, b)
     s = np.divide(b - a, denom, out=np.zeros((K, n)), where=(denom > 0) & (own_size > 1))
-    return s.mean(axis=1)
+    return np.add.reduce(s, axis=1) / n
 
 
 def _first_appearance(raw: np.ndarray) -> np.ndarray:
-    """Relabel clusters ``0..k-1`` in order of first appearance (stable, seed-free)."""
-    _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
+    """Relabel clusters ``0..k-1`` in order of first appearance (stable, seed-free).
+
+    ``raw`` holds small non-negative labels. Each label's first position comes from one
+    ``minimum.at`` (half the cost of ``np.unique`` at small N); labels that never occur get
+    position N, so they sort after every present one and leave the ranks ``0..k-1`` alone.
+    """
+    n = raw.size
+    first = np.full(int(raw.max()) + 1, n)
+    np.minimum.at(first, raw, np.arange(n))
     rank = np.empty(first.size, dtype=np.intp)
-    rank[np.argsort(first)] = np.arange(first.size)
-    return rank[inverse.ravel()]
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[raw]

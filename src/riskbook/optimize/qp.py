@@ -35,6 +35,7 @@ cannot pass. Nothing that fails is returned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import clarabel
 import numpy as np
@@ -42,6 +43,7 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from riskbook.errors import InfeasibleError, OptimizationError
+from riskbook.optimize._fast import absmax, all_finite, any_true, vmax, vmin
 from riskbook.optimize.constraints import (
     WEIGHT_TOL,
     PortfolioConstraints,
@@ -115,6 +117,19 @@ class QuadraticProgram:
     def n(self) -> int:
         return len(self.q)
 
+    # Masks every KKT check needs; computed once per problem, not once per check.
+    @cached_property
+    def infinite_lo(self) -> np.ndarray:
+        return ~np.isfinite(self.lo)
+
+    @cached_property
+    def infinite_hi(self) -> np.ndarray:
+        return ~np.isfinite(self.hi)
+
+    @cached_property
+    def row_scale(self) -> np.ndarray:
+        return np.maximum(1.0, np.abs(self.h))
+
     def objective(self, x: np.ndarray) -> float:
         return float(0.5 * x @ self.P @ x + self.q @ x)
 
@@ -187,43 +202,43 @@ def kkt_report(
     Charnes-Cooper form (which can be O(1e4)). ``Px`` may be passed when already computed.
     """
     scale = _problem_scale(qp) if scale is None else scale
-    size = max(1.0, float(np.abs(x).max(initial=0.0)))
+    size = max(1.0, absmax(x))
     Px = qp.P @ x if Px is None else Px
     unit = scale * size
     has_rows = len(qp.h) > 0
-    g = Px + qp.q + qp.E.T @ nu
+    g = Px + qp.q
+    if len(nu):
+        g += qp.E.T @ nu
+    # Reductions through _fast: at N = 20 numpy's own wrappers cost more than this arithmetic.
+    primal = max(vmax(np.maximum(qp.lo - x, x - qp.hi), 0.0), absmax(qp.E @ x - qp.e))
     if has_rows:
         g += qp.G.T @ z
         row_excess = qp.G @ x - qp.h
+        primal = max(primal, vmax(row_excess, 0.0))
+    primal /= size
     g /= unit
-    primal = (
-        max(
-            float(np.max(qp.lo - x, initial=0.0)),
-            float(np.max(x - qp.hi, initial=0.0)),
-            float(np.max(np.abs(qp.E @ x - qp.e), initial=0.0)),
-            float(np.max(row_excess, initial=0.0)) if has_rows else 0.0,
-        )
-        / size
-    )
     # The bound multipliers that best explain the gradient: g_i > 0 needs a finite lower bound,
     # g_i < 0 a finite upper one; what they cannot absorb is a stationarity residual.
-    mu_lo = np.where(np.isfinite(qp.lo), np.maximum(g, 0.0), 0.0)
-    mu_hi = np.where(np.isfinite(qp.hi), np.maximum(-g, 0.0), 0.0)
-    stationarity = float(np.max(np.abs(g - mu_lo + mu_hi), initial=0.0))
+    mu_lo = np.maximum(g, 0.0)
+    mu_lo[qp.infinite_lo] = 0.0
+    mu_hi = np.maximum(-g, 0.0)
+    mu_hi[qp.infinite_hi] = 0.0
+    stationarity = absmax(g - mu_lo + mu_hi)
+    # np.where, not a product: an infinite bound's slack is inf and 0 * inf would be NaN.
     slack_lo = np.where(mu_lo > 0, x - qp.lo, 0.0)
     slack_hi = np.where(mu_hi > 0, qp.hi - x, 0.0)
     gap = float(mu_lo @ np.abs(slack_lo) + mu_hi @ np.abs(slack_hi))
     dual = 0.0
     if has_rows:
         gap += float(np.abs(z / unit) @ np.maximum(-row_excess, 0.0))
-        dual = float(np.min(z / unit))
+        dual = vmin(z / unit)
     gap /= size
     return KKTReport(primal, stationarity, gap, dual)
 
 
 def _problem_scale(qp: QuadraticProgram) -> float:
     # P is positive semidefinite, so its largest entry in absolute value is on the diagonal.
-    s = max(float(np.max(np.diag(qp.P), initial=0.0)), float(np.abs(qp.q).max(initial=0.0)))
+    s = max(vmax(qp.P.diagonal(), 0.0), absmax(qp.q))
     return s if s > 0 else 1.0
 
 
@@ -241,38 +256,41 @@ def _solve_reduced(
     nonsingular although ``PFF`` is not), and least squares is the last resort.
     """
     nf, r = len(cF), len(d)
-    if r <= nf:
-        L, info = lapack.dpotrf(PFF, lower=1, clean=0)
+    # A zero on the diagonal (e.g. the homogenising variable of the Charnes-Cooper form) rules
+    # out a Cholesky factor; checking it first saves the failed attempt.
+    if r <= nf and vmin(PFF.diagonal()) > 0:
+        rhs = np.empty((nf, 1 + r))
+        np.negative(cF, out=rhs[:, 0])
+        rhs[:, 1:] = CF.T
+        # Factor and solve in one LAPACK call (dpotrf + dpotrs); the pivots are checked after.
+        L, sol, info = lapack.dposv(PFF, rhs, lower=1)
         diag = L.diagonal()
-        if info == 0 and diag.min() > 1e-7 * diag.max():
-            rhs = np.empty((nf, 1 + r))
-            rhs[:, 0] = -cF
-            rhs[:, 1:] = CF.T
-            sol, info = lapack.dpotrs(L, rhs, lower=1)
-            if info == 0:
-                x0, Z = sol[:, 0], sol[:, 1:]
-                if r == 0:
-                    return x0, np.zeros(0)
-                if r == 1:
-                    schur = float(CF[0] @ Z[:, 0])
-                    if schur > 0:
-                        lam = np.array([(CF[0] @ x0 - d[0]) / schur])
-                        return x0 - Z[:, 0] * lam[0], lam
-                try:
-                    lam = np.linalg.solve(CF @ Z, CF @ x0 - d)
-                except np.linalg.LinAlgError:
-                    lam = np.linalg.lstsq(CF @ Z, CF @ x0 - d, rcond=None)[0]
-                return x0 - Z @ lam, lam
+        if info == 0 and vmin(diag) > 1e-7 * vmax(diag):
+            x0, Z = sol[:, 0], sol[:, 1:]
+            if r == 0:
+                return x0, np.zeros(0)
+            if r == 1:
+                schur = float(CF[0] @ Z[:, 0])
+                if schur > 0:
+                    lam = np.array([(CF[0] @ x0 - d[0]) / schur])
+                    return x0 - Z[:, 0] * lam[0], lam
+            # LAPACK's gesv directly: np.linalg.solve costs ~10 us more per call on 2 x 2.
+            schur, gap = CF @ Z, CF @ x0 - d
+            _, _, lam, info = lapack.dgesv(schur, gap)
+            if info != 0:  # exactly singular, as np.linalg.solve would have raised
+                lam = np.linalg.lstsq(schur, gap, rcond=None)[0]
+            return x0 - Z @ lam, lam
     K = np.zeros((nf + r, nf + r))
     K[:nf, :nf] = PFF
     K[:nf, nf:] = CF.T
     K[nf:, :nf] = CF
-    rhs = np.concatenate([-cF, d])
-    try:
-        sol = np.linalg.solve(K, rhs)
-    except np.linalg.LinAlgError:
+    rhs = np.empty(nf + r)
+    np.negative(cF, out=rhs[:nf])
+    rhs[nf:] = d
+    _, _, sol, info = lapack.dgesv(K, rhs)
+    if info != 0:  # exactly singular
         sol = np.linalg.lstsq(K, rhs, rcond=None)[0]
-    if not np.isfinite(sol).all():
+    if not all_finite(sol):
         return None
     return sol[:nf], sol[nf:]
 
@@ -323,70 +341,71 @@ def _active_set(
     Returns None if it cycles, stalls on an inconsistent reduced system, or runs out of steps.
     """
     lo, hi, E, e, G, h = qp.lo, qp.hi, qp.E, qp.e, qp.G, qp.h
-    k, m = len(e), len(h)
+    n, k, m = len(q), len(e), len(h)
     seen: set[bytes] = set()
-    state = state.copy()
-    rows = rows.copy()
+    state, rows = state.copy(), rows.copy()
+    # State comparisons go through bytes: np.array_equal costs ten times more at small N.
+    key = state.tobytes() + rows.tobytes()
     for it in range(1, _MAX_ACTIVE_SET_STEPS + 1):
         free = state == FREE
-        n_free = int(np.count_nonzero(free))
+        at_lo, at_hi = state == AT_LO, state == AT_HI
+        idx = free.nonzero()[0]
         # Variables off the free set sit on their bound (FIXED ones have lo == hi).
-        xb = np.where(state == AT_HI, hi, lo)
-        xb[free] = 0.0
-        if m and rows.any():
-            C = np.vstack([E, G[rows]])
-            d = np.concatenate([e, h[rows]])
+        xb = np.where(at_hi, hi, lo)
+        xb[idx] = 0.0
+        if m and any_true(rows):
+            C = np.concatenate((E, G[rows]))
+            d = np.concatenate((e, h[rows]))
         else:
             C, d = E, e
-        if xb.any():
+        if any_true(xb):
             c = q + P @ xb
             d = d - C @ xb
         else:
             c = q
-        if n_free == len(q):
+        if idx.size == n:
             solved = _solve_reduced(P, c, C, d)
             if solved is None:
                 return None
             x, lam = solved
             grad = P @ x + q
-        elif n_free:
-            idx = np.flatnonzero(free)
-            solved = _solve_reduced(P[idx[:, None], idx], c[idx], C[:, idx], d)
+        elif idx.size:
+            # take() gathers faster than fancy indexing at small N
+            solved = _solve_reduced(P.take(idx, 0).take(idx, 1), c[idx], C.take(idx, 1), d)
             if solved is None:
                 return None
             x = xb
-            x[free], lam = solved
+            x[idx], lam = solved
             grad = P @ x + q
         else:
-            if np.abs(d).max(initial=0.0) > _DECISION_TOL * max(1.0, np.abs(e).max(initial=0.0)):
+            if absmax(d) > _DECISION_TOL * max(1.0, absmax(e)):
                 return None
             x, grad = xb, c
             lam = _multipliers_all_fixed(grad, C, state) if len(d) else np.zeros(0)
         Clam = C.T @ lam
         g = grad + Clam
-        tol_x = _DECISION_TOL * max(1.0, float(np.abs(x).max()))
-        tol_g = _MULTIPLIER_TOL * max(
-            float(np.abs(grad).max()), float(np.abs(Clam).max(initial=0.0))
-        )
+        tol_x = _DECISION_TOL * max(1.0, absmax(x))
+        tol_g = _MULTIPLIER_TOL * max(absmax(grad), absmax(Clam))
         new = state.copy()
-        new[free & (x < lo - tol_x)] = AT_LO
-        new[free & (x > hi + tol_x)] = AT_HI
-        new[(state == AT_LO) & (g < -tol_g)] = FREE
-        new[(state == AT_HI) & (g > tol_g)] = FREE
+        # Only free variables can break a bound: the others sit exactly on theirs.
+        new[x < lo - tol_x] = AT_LO
+        new[x > hi + tol_x] = AT_HI
+        new[at_lo & (g < -tol_g)] = FREE
+        new[at_hi & (g > tol_g)] = FREE
         z = np.zeros(m)
         new_rows = rows
         if m:
             z[rows] = lam[k:]
             new_rows = rows.copy()
-            new_rows[~rows & (G @ x - h > tol_x * np.maximum(1.0, np.abs(h)))] = True
+            new_rows[~rows & (G @ x - h > tol_x * qp.row_scale)] = True
             new_rows[rows & (z < -tol_g)] = False
-        if np.array_equal(new, state) and np.array_equal(new_rows, rows):
+        new_key = new.tobytes() + new_rows.tobytes()
+        if new_key == key:
             return _Iterate(x, lam[:k], z, state, rows, it)
-        key = new.tobytes() + new_rows.tobytes()
-        if key in seen:
+        if new_key in seen:
             return None
-        seen.add(key)
-        state, rows = new, new_rows
+        seen.add(new_key)
+        state, rows, key = new, new_rows, new_key
     return None
 
 
@@ -530,10 +549,11 @@ def _finish(
     gap: float,
 ) -> QPSolution | None:
     """Clip rounding-sized bound violations, verify, and package; None if verification fails."""
-    worst = max(float(np.max(qp.lo - x, initial=0.0)), float(np.max(x - qp.hi, initial=0.0)))
-    if worst > WEIGHT_TOL * max(1.0, float(np.abs(x).max(initial=0.0))):
+    worst = vmax(np.maximum(qp.lo - x, x - qp.hi), 0.0)
+    if worst > WEIGHT_TOL * max(1.0, absmax(x)):
         return None
-    x = np.clip(x, qp.lo, qp.hi)
+    if worst > 0:
+        x = np.clip(x, qp.lo, qp.hi)
     Px = qp.P @ x
     rep = kkt_report(qp, x, nu, z, scale, Px)
     if not rep.passes(stationarity=stationarity, gap=gap, primal=WEIGHT_TOL):
@@ -695,7 +715,10 @@ def solve_portfolio(
     The weights are verified against the constraint set itself (``check_weights``); a solver's
     infeasibility verdict is turned into an InfeasibleError naming the constraint at fault.
     """
-    E = np.vstack([np.ones((1, cons.n))] + [a[None, :] for a, _, _ in extra_eq])
+    E = np.empty((1 + len(extra_eq), cons.n))
+    E[0] = 1.0
+    for i, (a, _, _) in enumerate(extra_eq, start=1):
+        E[i] = a
     e = np.array([cons.budget] + [v for _, v, _ in extra_eq])
     qp = QuadraticProgram.build(P, q, cons.lower, cons.upper, E, e, cons.rows.A, cons.rows.b)
     try:
@@ -704,10 +727,12 @@ def solve_portfolio(
         raise explain_infeasibility(cons, extra_eq) from exc
     w = check_weights(sol.x, cons)
     for a, value, name in extra_eq:
-        if abs(a @ w - value) > WEIGHT_TOL * max(1.0, abs(value), float(np.abs(a).max())):
+        if abs(a @ w - value) > WEIGHT_TOL * max(1.0, abs(value), absmax(a)):
             raise OptimizationError(
                 f"solution misses {name} by {abs(a @ w - value):.3g}", parameter=name
             )
+    if w is sol.x:  # nothing was clipped: the verified solution stands as it is
+        return sol
     return QPSolution(
         w, sol.nu, sol.z, qp.objective(w), sol.method, sol.iterations, sol.kkt, sol.state
     )

@@ -37,6 +37,7 @@ array([0.48, 0.24, 0.16, 0.12])
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from scipy.linalg import lapack
 
 from riskbook._labels import unwrap_cov, unwrap_vector, wrap_weights
 from riskbook.errors import OptimizationError
+from riskbook.optimize._fast import absmax, any_true, vmin
 
 __all__ = ["risk_parity"]
 
@@ -111,8 +113,8 @@ def risk_parity(
     S, labels = unwrap_cov(cov)
     n = S.shape[0]
     b = _budgets(budgets, n, labels)
-    var = np.diag(S).copy()
-    if not (var > 0).all():
+    var = S.diagonal().copy()
+    if not vmin(var) > 0:
         i = int(np.argmin(var))
         raise OptimizationError(
             "asset has zero variance: no positive risk contribution is possible",
@@ -181,7 +183,7 @@ def _jacobi(
     of magnitude per sweep; when it stops contracting that fast, Newton takes over from the
     best point seen.
     """
-    d = np.diag(S)
+    d = S.diagonal()
     four_db, two_b, half_inv_d = 4.0 * d * b, 2.0 * b, 0.5 / d
     best = (y, Sy, _rc_error(y, Sy, b))
     err = best[2]
@@ -193,7 +195,7 @@ def _jacobi(
         q = np.sqrt(c * c + four_db)
         q += np.abs(c)
         # The positive root, in whichever of its two forms does not cancel.
-        y = two_b / q if (c >= 0).all() else np.where(c >= 0, two_b / q, q * half_inv_d)
+        y = two_b / q if vmin(c) >= 0 else np.where(c >= 0, two_b / q, q * half_inv_d)
         Sy = S @ y
         y, Sy = _rescale(y, Sy, b, float(y @ Sy))
         last, err = err, _rc_error(y, Sy, b)
@@ -218,7 +220,7 @@ def _newton(
     n = b.size
     target = tol * _POLISH
     diag = np.arange(n) * (n + 1)
-    ceiling = _GROWTH * np.sqrt(b.sum()) / np.sqrt(np.diag(S))
+    ceiling = _GROWTH * np.sqrt(b.sum()) / np.sqrt(S.diagonal())
     last = np.inf
     for _ in range(max_iter):
         if err <= target or (err <= tol and err >= 0.5 * last):
@@ -237,7 +239,7 @@ def _newton(
         slope = float(grad @ step)
         decrement = np.sqrt(max(-slope, 0.0))
         y, Sy = _step(S, b, y, Sy, step, slope, decrement)
-        if (y > ceiling).any():
+        if any_true(y > ceiling):
             raise OptimizationError(
                 "risk parity diverges: a long-only combination of the assets has (almost) "
                 "zero variance, so risk contributions are all zero",
@@ -289,7 +291,12 @@ def _objective(y: np.ndarray, Sy: np.ndarray, b: np.ndarray) -> float:
 def _rc_error(y: np.ndarray, Sy: np.ndarray, b: np.ndarray) -> float:
     """Largest relative error of the normalised risk contributions against the budgets."""
     rc = y * Sy
-    total = rc.sum()
-    if not total > 0 or not np.isfinite(total):
-        return np.inf
-    return float(np.max(np.abs(rc * (b.sum() / total) / b - 1.0)))
+    total = float(rc.sum())
+    if not 0 < total < math.inf:
+        return math.inf
+    # In place: this runs once per sweep or step, where a handful of temporaries would cost
+    # more than the arithmetic at small N.
+    rc *= float(b.sum()) / total
+    rc /= b
+    rc -= 1.0
+    return absmax(rc)

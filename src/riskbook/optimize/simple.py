@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskbook._labels import unwrap_cov, wrap_weights
+from riskbook._labels import Labels, unwrap_cov, wrap_weights
 from riskbook.errors import OptimizationError
+from riskbook.optimize._fast import vmin
 
 __all__ = ["equal_weight", "inverse_variance", "inverse_volatility"]
 
@@ -123,8 +124,8 @@ def inverse_variance(cov: Any) -> np.ndarray | pd.Series:
 
 def _positive_variances(S: np.ndarray, labels: list[str] | None) -> np.ndarray:
     """The diagonal, after refusing a zero variance (its inverse would be infinite)."""
-    var = np.diag(S).copy()
-    if not (var > 0).all():
+    var = S.diagonal().copy()
+    if not vmin(var) > 0:
         i = int(np.argmin(var))
         raise OptimizationError(
             "asset has zero variance; inverse-risk weights are undefined",
@@ -136,25 +137,39 @@ def _positive_variances(S: np.ndarray, labels: list[str] | None) -> np.ndarray:
 
 def _size_and_labels(x: Any) -> tuple[int, list[str] | None]:
     """Number of assets and labels from a matrix, a count or a list of labels."""
+    n = _size(x)
+    if isinstance(x, pd.DataFrame):
+        return n, Labels.of(x.columns)
+    if isinstance(x, pd.Index | list | tuple) and all(isinstance(s, str) for s in x):
+        return n, [str(s) for s in x]
+    return n, None
+
+
+def _size(x: Any) -> int:
+    """Number of assets of a matrix, a count or a list of labels, validated.
+
+    Separate from the labels, which cost more than the check at small N under pandas 3 and are
+    often not needed (see ``optimize_with_fallback``).
+    """
     if isinstance(x, bool):
         raise OptimizationError("expected a covariance, a count or labels", parameter="cov")
     if isinstance(x, int | np.integer):
         if x < 1:
             raise OptimizationError(f"number of assets must be >= 1, got {x}", parameter="n")
-        return int(x), None
+        return int(x)
     if isinstance(x, pd.DataFrame):
         if x.shape[0] != x.shape[1] or x.shape[0] == 0:
             raise OptimizationError(
                 f"cov must be a non-empty square matrix, got shape {x.shape}", parameter="cov"
             )
-        return x.shape[1], [str(c) for c in x.columns]
+        return x.shape[1]
     if isinstance(x, pd.Index | list | tuple) and all(isinstance(s, str) for s in x):
         if len(x) == 0:
             raise OptimizationError("empty list of labels", parameter="labels")
-        return len(x), [str(s) for s in x]
+        return len(x)
     shape = np.shape(x)
     if len(shape) != 2 or shape[0] != shape[1] or shape[0] == 0:
         raise OptimizationError(
             f"cov must be a non-empty square matrix, got shape {shape}", parameter="cov"
         )
-    return shape[0], None
+    return shape[0]
