@@ -15,15 +15,25 @@ from bench._common import fmt_seconds, machine_line, markdown_table, measure
 from riskbook import MarketData
 from riskbook.datasets import load_sp500, synthetic_minutes
 from riskbook.execute import BpsFee, Costs
+from riskbook.optimize import risk_parity
 
 LOOKBACK = pd.DateOffset(years=1)
 
 
 # ----------------------------------------------------------------------------- case 1: bundled
+def year_window(view) -> np.ndarray:
+    """Closes from one calendar year before the decision (bt's ``DateOffset(years=1)``)."""
+    day = view.time.astype("datetime64[D]").item()
+    try:
+        start = day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        start = day.replace(year=day.year - 1, day=28)
+    return view.close[np.searchsorted(view.dates, np.datetime64(start, "ns"), "left") :]
+
+
 def inverse_vol(view):
     """Inverse volatility of daily returns over the last calendar year (bt's window rule)."""
-    t0 = np.datetime64((pd.Timestamp(view.time) - LOOKBACK).asm8)
-    closes = view.close[np.searchsorted(view.dates, t0, "left") :]
+    closes = year_window(view)
     rets = closes[1:] / closes[:-1] - 1.0
     iv = 1.0 / rets.std(axis=0, ddof=1)
     return iv / iv.sum()
@@ -93,12 +103,10 @@ def case_bundled() -> list[list[object]]:
 
 def equal_risk(view):
     """Equal risk contribution on the sample covariance of the last calendar year."""
-    from riskbook.optimize import risk_parity
-
-    t0 = np.datetime64((pd.Timestamp(view.time) - LOOKBACK).asm8)
-    closes = view.close[np.searchsorted(view.dates, t0, "left") :]
+    closes = year_window(view)
     rets = closes[1:] / closes[:-1] - 1.0
-    return risk_parity(np.cov(rets, rowvar=False))
+    centred = rets - rets.mean(axis=0)
+    return risk_parity(centred.T @ centred / (len(rets) - 1))
 
 
 def bt_equal_risk(prices: pd.DataFrame):
