@@ -112,3 +112,26 @@ def test_allocation_falls_down_the_ladder_with_reasons():
         "risk_parity",
         "inverse_volatility",
     ]
+
+
+def test_vol_target_offsets_the_caps_that_follow():
+    cov = np.diag([0.0004, 0.0001, 0.0001])
+    W = np.array([1.0, 0.5, 0.5])  # plain targeting: L = 0.3, first name at 0.3 > its 0.2 cap
+
+    def first_name_capped(x):  # a per-name cap of 0.2 on the first name only
+        return np.minimum(x, [0.2, 1.0, 1.0])
+
+    plain, info = vol_target(W, cov, 0.10, PortfolioVolConfig(), 252.0)
+    aware, info_aware = vol_target(
+        W, cov, 0.10, PortfolioVolConfig(), 252.0, limits=first_name_capped
+    )
+    capped = first_name_capped(aware)
+    vol = np.sqrt(capped @ cov @ capped * 252)
+    assert vol == pytest.approx(0.10, rel=1e-9)  # the capped book carries the target
+    # capped book [0.2, L/2, L/2]: 252 (0.04 * 4e-4 + 2 * (L/2)^2 * 1e-4) = 0.01
+    assert info_aware["leverage"] == pytest.approx(np.sqrt((0.01 / 252 - 1.6e-5) / 5e-5), rel=1e-9)
+    assert info_aware["leverage"] > info["leverage"]
+    assert info_aware["cap_aware"] == "raised to offset the caps"
+    # caps that do not bind change nothing
+    same, _ = vol_target(W, cov, 0.10, PortfolioVolConfig(), 252.0, limits=lambda x: x)
+    np.testing.assert_array_equal(same, plain)

@@ -272,11 +272,29 @@ class BookBuilder:
         # scaled alike), then sized once by kelly, so the executed book carries the vol target
         # and the configured leverage bounds, and no later stage rescales it for volatility.
         kelly = cfg.kelly_fraction
+        tier = capital_tier(equity, cfg.ladder) if cfg.ladder.enabled else None
+
+        def caps(x: np.ndarray) -> np.ndarray:
+            return apply_caps(
+                x,
+                symbols,
+                cfg.caps,
+                gross_cap=None if tier is None else tier.gross_cap,
+                per_name_cap=None if tier is None else tier.per_name_cap,
+            )[0]
+
+        def caps_full_kelly(x_sub: np.ndarray) -> np.ndarray:
+            full = np.zeros(n)
+            full[idx] = x_sub * kelly
+            return caps(full)[idx] / kelly
+
         if cov_sub is not None and W_sub.any():
             full_kelly = replace(
                 cfg.portfolio_vol, leverage=tuple(x / kelly for x in cfg.portfolio_vol.leverage)
             )
-            W_sub, info3 = vol_target(W_sub, cov_sub, target_vol / kelly, full_kelly, ppy)
+            W_sub, info3 = vol_target(
+                W_sub, cov_sub, target_vol / kelly, full_kelly, ppy, limits=caps_full_kelly
+            )
             W[idx] = W_sub
         else:
             info3 = {"ex_ante_vol": 0.0, "leverage": 0.0}
@@ -285,7 +303,6 @@ class BookBuilder:
         audit.append(_record("3 sizing", W, kelly_fraction=kelly, executed_vol_target=target_vol))
 
         # Stage 4, with the capital ladder's tier
-        tier = capital_tier(equity, cfg.ladder) if cfg.ladder.enabled else None
         W, info4 = apply_caps(
             W,
             symbols,

@@ -4,6 +4,7 @@ ladder modules). Each returns its output and a JSON-friendly ``info`` dict for t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -183,12 +184,44 @@ def vol_target(
     target: float,
     config: PortfolioVolConfig,
     periods_per_year: float,
+    limits: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Stage 3: ``L = clip(target / sigma_ex, L_min, L_max)``, ``W <- L W``: the only vol scaling."""
+    """Stage 3: ``L = clip(target / sigma_ex, L_min, L_max)``, ``W <- L W``: the only vol scaling.
+
+    With ``limits`` (the caps stage 4 will apply, as a function of the weights), ``L`` is chosen
+    so that the book *after* those caps carries the target, by bisection within the leverage
+    bounds: still one scaling, but one that knows the caps will trim the largest names. Stage 4
+    then applies the same caps, so they hold exactly.
+    """
     sigma = float(np.sqrt(max(W @ cov @ W, 0.0) * periods_per_year))
     lo, hi = config.leverage
-    lev = hi if sigma == 0 else float(np.clip(target / sigma, lo, hi))
-    return W * lev, {"ex_ante_vol": sigma, "target": target, "leverage": lev}
+    if sigma == 0:
+        return W * hi, {"ex_ante_vol": 0.0, "target": target, "leverage": hi}
+    lev = float(np.clip(target / sigma, lo, hi))
+    info: dict[str, Any] = {"ex_ante_vol": sigma, "target": target, "leverage": lev}
+    if limits is None or lev >= hi:
+        return W * lev, info
+
+    def capped_vol(level: float) -> float:
+        x = limits(W * level)
+        return float(np.sqrt(max(x @ cov @ x, 0.0) * periods_per_year))
+
+    if capped_vol(lev) >= target * (1 - 1e-9):
+        return W * lev, info
+    low, high = lev, hi
+    if capped_vol(high) <= target:
+        info |= {"leverage": high, "leverage_uncapped": lev, "cap_aware": "leverage bound reached"}
+        return W * high, info
+    for _ in range(50):  # capped vol is non-decreasing in the level: bisect to 1e-12 relative
+        mid = 0.5 * (low + high)
+        if capped_vol(mid) < target:
+            low = mid
+        else:
+            high = mid
+        if high - low <= 1e-12 * high:
+            break
+    info |= {"leverage": high, "leverage_uncapped": lev, "cap_aware": "raised to offset the caps"}
+    return W * high, info
 
 
 # --------------------------------------------------------------------------- stage 7
