@@ -74,6 +74,12 @@ def test_the_book_at_t_ignores_everything_after_t(data):
     _, perturbed = run_books(other, start=300, every=10)
     for a, b in zip(books, perturbed, strict=False):
         np.testing.assert_array_equal(a.weights, b.weights)
+        # stage by stage, not only the end result
+        assert [r.stage for r in a.audit] == [r.stage for r in b.audit]
+        np.testing.assert_array_equal(
+            [(r.gross, r.net) for r in a.audit], [(r.gross, r.net) for r in b.audit]
+        )
+        assert a.sleeve_weights == b.sleeve_weights
     assert len(books) >= 20 and any(b.weights.any() for b in books)
 
 

@@ -274,19 +274,19 @@ class BookBuilder:
         kelly = cfg.kelly_fraction
         tier = capital_tier(equity, cfg.ladder) if cfg.ladder.enabled else None
 
-        def caps(x: np.ndarray) -> np.ndarray:
+        def caps(x: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
             return apply_caps(
                 x,
                 symbols,
                 cfg.caps,
                 gross_cap=None if tier is None else tier.gross_cap,
                 per_name_cap=None if tier is None else tier.per_name_cap,
-            )[0]
+            )
 
         def caps_full_kelly(x_sub: np.ndarray) -> np.ndarray:
             full = np.zeros(n)
             full[idx] = x_sub * kelly
-            return caps(full)[idx] / kelly
+            return caps(full)[0][idx] / kelly
 
         if cov_sub is not None and W_sub.any():
             full_kelly = replace(
@@ -303,13 +303,7 @@ class BookBuilder:
         audit.append(_record("3 sizing", W, kelly_fraction=kelly, executed_vol_target=target_vol))
 
         # Stage 4, with the capital ladder's tier
-        W, info4 = apply_caps(
-            W,
-            symbols,
-            cfg.caps,
-            gross_cap=None if tier is None else tier.gross_cap,
-            per_name_cap=None if tier is None else tier.per_name_cap,
-        )
+        W, info4 = caps(W)
         audit.append(_record("4 caps", W, **info4))
 
         # Stage 5
@@ -326,8 +320,17 @@ class BookBuilder:
         audit.append(_record("5 governor", W, **info5))
         audit.append(_record("6 regime", W, **regime_info))
 
-        # Stage 7
-        W, info7 = no_trade_band(W, current, cfg.turnover.no_trade_band)
+        # Stage 7. The band keeps the weights held for small moves, but it must not undo the
+        # governor going flat, nor break a cap: caps are re-imposed after it (they only reduce).
+        if info5.get("tier") == "FLATTEN" or info5.get("in_cooloff"):
+            info7 = {"held_by_band": 0, "band": cfg.turnover.no_trade_band, "note": "flat: no band"}
+        else:
+            W, info7 = no_trade_band(W, current, cfg.turnover.no_trade_band)
+            W, recheck = caps(W)
+            if recheck["gross_multiplier"] != 1.0 or recheck["clipped"] or recheck["net_trimmed"]:
+                info7["caps_reimposed"] = {
+                    k: recheck[k] for k in ("clipped", "gross_multiplier", "net_trimmed")
+                }
         audit.append(_record("7 turnover", W, **info7))
 
         # Stage 8
