@@ -111,3 +111,30 @@ def test_promotion_and_demotion(data):
         builder.demote("nope")
     with pytest.raises(ConfigError):
         BookBuilder([])
+
+
+def test_minute_data_cadence_split(sp500):
+    """Sleeve weights are recomputed once a day, at the allocation time; the other slots of the
+    day refresh symbol targets within them (seed 003 s.6)."""
+    from riskbook.datasets import synthetic_minutes
+
+    # 30-minute synthetic sessions (09:31-10:00) keep the data small; allocate at 09:50
+    minutes = synthetic_minutes(sp500.slice("2013-01-01", "2014-06-30"), seed=2, minutes_per_day=30)
+    cfg = BookConfig.from_dict({"turnover": {"allocation_time": "09:50"}})
+    builder = BookBuilder(demo_sleeves(), cfg)
+    session_ends = minutes.dates[29::30]
+    for t in session_ends[-100:-1]:
+        builder.build(minutes.until(t))
+    day = session_ends[-1].astype("datetime64[D]")
+
+    def at(hh, mm):
+        return builder.build(minutes.until(day + np.timedelta64(hh * 60 + mm, "m")))
+
+    early = at(9, 40)
+    assert early.audit[1].info.get("reused") is True  # before 09:50: yesterday's sleeve weights
+    due = at(9, 50)
+    assert "final" in due.audit[1].info  # recomputed, once
+    later = at(9, 55)
+    assert later.audit[1].info.get("reused") is True
+    assert later.sleeve_weights == due.sleeve_weights
+    assert due.weights.any()

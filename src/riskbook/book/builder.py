@@ -34,7 +34,7 @@ from riskbook.book.governor import DrawdownGovernor, govern
 from riskbook.book.ladder import apply_ladder, capital_tier
 from riskbook.book.regime import VolTrendRegime
 from riskbook.book.skill import SkillTracker
-from riskbook.book.sleeves import Sleeve, unit_gross
+from riskbook.book.sleeves import Sleeve, daily_closes, unit_gross
 from riskbook.book.stages import (
     allocate,
     assemble,
@@ -190,7 +190,7 @@ class BookBuilder:
             involved |= unit[k] != 0
         idx = np.flatnonzero(involved)
         window = cfg.portfolio_vol.window
-        close = view.close[-window - 1 :, idx]
+        close = daily_closes(view)[1][-window - 1 :, idx]  # daily bars, on minute data too
         cov_sub, estimator = (None, "none")
         if len(idx) and len(close) > 2:
             rets = close[1:] / close[:-1] - 1.0
