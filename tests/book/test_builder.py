@@ -138,3 +138,11 @@ def test_minute_data_cadence_split(sp500):
     assert later.audit[1].info.get("reused") is True
     assert later.sleeve_weights == due.sleeve_weights
     assert due.weights.any()
+
+
+def test_nco_is_the_documented_alternative(data):
+    cfg = BookConfig.from_dict({"allocation": {"method": "nco"}})
+    _, books = run_books(data, builder=BookBuilder(demo_sleeves(), cfg))
+    info = books[-1].audit[1].info
+    assert info["method"] == "nco" and info["fallbacks"] == []
+    assert sum(info["base"].values()) == pytest.approx(1.0, abs=1e-5)
