@@ -133,8 +133,8 @@ class TurnoverConfig:
 
     no_trade_band: float = 0.0075  # of equity, per name
     allocation_time: str = "15:30"  # sleeve weights recomputed once a day at this time
-    cost_gate: bool = True
-    cost_bps: float = 5.0  # expected cost of a trade, in bps of its value, for the gate
+    # The cost gate (skip a trade whose expected edge is below its cost) is not built yet; its
+    # knobs will arrive with it rather than sit here doing nothing.
 
 
 @dataclass(frozen=True)
