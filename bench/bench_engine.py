@@ -39,68 +39,6 @@ def inverse_vol(view):
     return iv / iv.sum()
 
 
-def bt_inverse_vol(prices: pd.DataFrame):
-    import bt
-
-    strategy = bt.Strategy(
-        "iv",
-        [
-            bt.algos.RunAfterDate("2000-12-31"),
-            bt.algos.RunMonthly(),
-            bt.algos.SelectAll(),
-            bt.algos.WeighInvVol(lookback=LOOKBACK),
-            bt.algos.Rebalance(),
-        ],
-    )
-    test = bt.Backtest(
-        strategy, prices, integer_positions=False, initial_capital=1_000_000.0, progress_bar=False
-    )
-    return bt.run(test)
-
-
-def skfolio_walk_forward(returns: pd.DataFrame):
-    from skfolio.model_selection import WalkForward, cross_val_predict
-    from skfolio.optimization import InverseVolatility
-
-    return cross_val_predict(
-        InverseVolatility(), returns, cv=WalkForward(train_size=252, test_size=21)
-    )
-
-
-def case_bundled() -> list[list[object]]:
-    sp = load_sp500().slice("2000-01-01", "2022-12-28")
-    prices = sp.to_frame()
-    returns = prices.pct_change().dropna()
-
-    def ours():
-        return riskbook.backtest(
-            sp,
-            inverse_vol,
-            schedule="month_start",
-            fill="close",
-            fractional=True,
-            start="2001-01-01",
-        )
-
-    mine = ours()
-    theirs = bt_inverse_vol(prices)
-    bt_equity = theirs.backtests["iv"].strategy.values.reindex(mine.equity.index)
-    parity = float((mine.equity / bt_equity - 1.0).abs().max())
-    t_ours = measure(ours, repeats=7)
-    t_bt = measure(lambda: bt_inverse_vol(prices), repeats=3, warmup=0)
-    t_sk = measure(lambda: skfolio_walk_forward(returns), repeats=3, warmup=0)
-    return [
-        ["riskbook.backtest", t_ours.fmt(), "1.0", f"equity vs bt: max rel. diff {parity:.1e}"],
-        ["bt", t_bt.fmt(), f"{t_bt.median / t_ours.median:.0f}x slower", ""],
-        [
-            "skfolio cross_val_predict + WalkForward",
-            t_sk.fmt(),
-            f"{t_sk.median / t_ours.median:.0f}x slower",
-            "weights only, no fills",
-        ],
-    ]
-
-
 def equal_risk(view):
     """Equal risk contribution on the sample covariance of the last calendar year."""
     closes = year_window(view)
@@ -109,68 +47,65 @@ def equal_risk(view):
     return risk_parity(centred.T @ centred / (len(rets) - 1))
 
 
-def bt_equal_risk(prices: pd.DataFrame):
+def bt_monthly(prices: pd.DataFrame, weigh):
+    """bt's month-start rebalance from 2001 with the given weighing algo, fractional, no costs."""
     import bt
 
-    strategy = bt.Strategy(
-        "erc",
-        [
-            bt.algos.RunAfterDate("2000-12-31"),
-            bt.algos.RunMonthly(),
-            bt.algos.SelectAll(),
-            bt.algos.WeighERC(lookback=LOOKBACK, covar_method="standard"),
-            bt.algos.Rebalance(),
-        ],
-    )
+    algos = [bt.algos.RunAfterDate("2000-12-31"), bt.algos.RunMonthly(), bt.algos.SelectAll()]
+    strategy = bt.Strategy("s", [*algos, weigh, bt.algos.Rebalance()])
     test = bt.Backtest(
         strategy, prices, integer_positions=False, initial_capital=1_000_000.0, progress_bar=False
     )
     return bt.run(test)
 
 
-def skfolio_erc(returns: pd.DataFrame):
+def skfolio_walk_forward(returns: pd.DataFrame, estimator):
     from skfolio.model_selection import WalkForward, cross_val_predict
-    from skfolio.optimization import RiskBudgeting
 
-    return cross_val_predict(RiskBudgeting(), returns, cv=WalkForward(train_size=252, test_size=21))
+    return cross_val_predict(estimator, returns, cv=WalkForward(train_size=252, test_size=21))
 
 
-def case_bundled_erc() -> list[list[object]]:
+def case_bundled(kind: str = "inverse_vol") -> list[list[object]]:
+    """riskbook vs bt (equity parity) vs skfolio's walk-forward, on the 20 bundled stocks."""
+    import bt
+    from skfolio.optimization import InverseVolatility, RiskBudgeting
+
+    strategy, weigh, estimator, label, note = {
+        "inverse_vol": (
+            inverse_vol,
+            lambda: bt.algos.WeighInvVol(lookback=LOOKBACK),
+            InverseVolatility,
+            "riskbook.backtest",
+            "",
+        ),
+        "equal_risk": (
+            equal_risk,
+            lambda: bt.algos.WeighERC(lookback=LOOKBACK, covar_method="standard"),
+            RiskBudgeting,
+            "riskbook.backtest + risk_parity",
+            "bt's own ERC solver (ccd)",
+        ),
+    }[kind]
     sp = load_sp500().slice("2000-01-01", "2022-12-28")
     prices = sp.to_frame()
     returns = prices.pct_change().dropna()
 
     def ours():
         return riskbook.backtest(
-            sp,
-            equal_risk,
-            schedule="month_start",
-            fill="close",
-            fractional=True,
-            start="2001-01-01",
+            sp, strategy, schedule="month_start", fill="close", fractional=True, start="2001-01-01"
         )
 
     mine = ours()
-    theirs = bt_equal_risk(prices).backtests["erc"].strategy.values.reindex(mine.equity.index)
-    gap = float((mine.equity / theirs - 1.0).abs().max())
-    t_ours = measure(ours, repeats=5)
-    t_bt = measure(lambda: bt_equal_risk(prices), repeats=3, warmup=0)
-    t_sk = measure(lambda: skfolio_erc(returns), repeats=3, warmup=0)
+    theirs = bt_monthly(prices, weigh()).backtests["s"].strategy.values.reindex(mine.equity.index)
+    parity = float((mine.equity / theirs - 1.0).abs().max())
+    t_ours = measure(ours, repeats=7)
+    t_bt = measure(lambda: bt_monthly(prices, weigh()), repeats=3, warmup=0)
+    t_sk = measure(lambda: skfolio_walk_forward(returns, estimator()), repeats=3, warmup=0)
     return [
+        [label, t_ours.fmt(), "1.0", f"equity vs bt: max rel. diff {parity:.1e}"],
+        ["bt", t_bt.fmt(), f"{t_bt.median / t_ours.median:.0f}x slower", note],
         [
-            "riskbook.backtest + risk_parity",
-            t_ours.fmt(),
-            "1.0",
-            f"equity vs bt's WeighERC: max rel. diff {gap:.1e}",
-        ],
-        [
-            "bt WeighERC",
-            t_bt.fmt(),
-            f"{t_bt.median / t_ours.median:.0f}x slower",
-            "bt's own ERC solver (ccd)",
-        ],
-        [
-            "skfolio RiskBudgeting + WalkForward",
+            f"skfolio {estimator.__name__} + WalkForward",
             t_sk.fmt(),
             f"{t_sk.median / t_ours.median:.0f}x slower",
             "weights only, no fills",
@@ -331,7 +266,9 @@ def main() -> None:
     print("Parity settings with bt: same-bar close fills, fractional shares, no costs.\n")
     print(markdown_table(["engine", "median (min-max)", "ratio", "note"], case_bundled()))
     print("\n### The same with equal risk contribution weights\n")
-    print(markdown_table(["engine", "median (min-max)", "ratio", "note"], case_bundled_erc()))
+    print(
+        markdown_table(["engine", "median (min-max)", "ratio", "note"], case_bundled("equal_risk"))
+    )
     rows, scaling = case_large()
     print("\n## Synthetic N = 500, 20 years daily, monthly random targets summing to 0.98\n")
     print("Integer shares, 0.1% fees, same-bar close fills for every engine.\n")

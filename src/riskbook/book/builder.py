@@ -49,6 +49,7 @@ from riskbook.book.stages import (
 )
 from riskbook.book.tracker import SleeveReturnTracker
 from riskbook.errors import ConfigError
+from riskbook.estimate import ewma_volatility
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,8 @@ class BookBuilder:
         for i, nm in enumerate(names):
             r = R[i][~np.isnan(R[i])]
             if nm in active and len(r) >= cfg.sleeve_vol.min_history:
-                w = 0.5 ** (np.arange(len(r))[::-1] / cfg.sleeve_vol.halflife)
-                realised[nm] = float(np.sqrt((w * r * r).sum() / w.sum() * ppy))
+                vol = ewma_volatility(r[:, None], cfg.sleeve_vol.halflife, periods_per_year=ppy)
+                realised[nm] = float(vol[0])
         sub_unit = {k: unit[k][idx] for k in active}
         scales, info0 = sleeve_scales(sub_unit, realised, cov_sub, cfg.sleeve_vol, ppy)
         ready = [

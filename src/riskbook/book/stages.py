@@ -16,7 +16,12 @@ from riskbook.book.config import (
     SleeveVolConfig,
 )
 from riskbook.errors import OptimizationError
-from riskbook.estimate import factor_model_covariance, ledoit_wolf, pairwise_covariance
+from riskbook.estimate import (
+    ewma_weights,
+    factor_model_covariance,
+    ledoit_wolf,
+    pairwise_covariance,
+)
 from riskbook.optimize import optimize_with_fallback, risk_parity
 
 
@@ -50,12 +55,6 @@ def sleeve_scales(
 
 
 # --------------------------------------------------------------------------- stage 1
-def ewma_row_weights(n: int, halflife: float) -> np.ndarray:
-    """Weights of n observations, newest last, halving every ``halflife`` rows, summing to n."""
-    w = 0.5 ** (np.arange(n)[::-1] / halflife)
-    return w * (n / w.sum())
-
-
 def sleeve_covariance(returns: np.ndarray, config: AllocationConfig) -> np.ndarray:
     """Ledoit-Wolf covariance of the sleeve returns (T x K), rows weighted by an EWMA.
 
@@ -63,7 +62,7 @@ def sleeve_covariance(returns: np.ndarray, config: AllocationConfig) -> np.ndarr
     way to give an EWMA profile to a shrinkage estimator. Sleeves with gaps use pairwise-complete
     estimation instead (no truncation to the shortest history, seed 003 W6).
     """
-    weights = np.sqrt(ewma_row_weights(len(returns), config.halflife))[:, None]
+    weights = np.sqrt(ewma_weights(len(returns), config.halflife) * len(returns))[:, None]
     x = returns * weights
     if np.isnan(x).any():
         return np.asarray(pairwise_covariance(x, shrink=True))

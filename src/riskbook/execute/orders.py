@@ -381,19 +381,23 @@ def _no_skips(n: int) -> np.ndarray:
     return out
 
 
-def execution_order(current: np.ndarray, planned: np.ndarray, price: np.ndarray) -> np.ndarray:
-    """Indices of the symbols to trade: position-reducing first, then by value, largest first."""
-    delta = planned - current
-    idx = np.flatnonzero(delta != 0)
-    p, c = planned[idx], current[idx]
-    reducing = (np.abs(p) < np.abs(c)) & (p * c >= 0)
-    value = np.abs(delta[idx]) * price[idx]
+def execution_rank(current: np.ndarray, planned: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Positions of the given orders in execution order: position-reducing first, then by
+    traded value, largest first (LEAN's OrderByMarginImpact)."""
     if not len(value):
-        return idx
+        return np.zeros(0, dtype=int)
+    reducing = (np.abs(planned) < np.abs(current)) & (planned * current >= 0)
     # one sort on one key: shifting reducing orders below every increasing one keeps both groups
-    # in descending value (lexsort on two keys costs twice as much on the engine's hot path)
+    # in descending value (lexsort on two keys costs twice as much)
     key = np.where(reducing, -value - (2.0 * value.max() + 1.0), -value)
-    return idx[np.argsort(key, kind="stable")]
+    return np.argsort(key, kind="stable")
+
+
+def execution_order(current: np.ndarray, planned: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """Indices of the symbols to trade, in execution order (see :func:`execution_rank`)."""
+    idx = np.flatnonzero(planned != current)
+    value = np.abs(planned[idx] - current[idx]) * price[idx]
+    return idx[execution_rank(current[idx], planned[idx], value)]
 
 
 def _universe(symbols: Any, *inputs: Any) -> tuple[str, ...]:

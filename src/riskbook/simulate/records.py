@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from riskbook.execute.orders import execution_rank
 from riskbook.execute.reconcile import COMPONENTS, attribute
 
 #: Why an order's size changed, by code (stored per decision and symbol, named at the end).
@@ -170,7 +171,7 @@ class DecisionRecords:
         # the engine's cash check is pro rata, so the order changes no number, only the listing.
         current, final = self.stage["current"], self.stage["final"]
         order = [
-            _execution_rank(current[n, f[0]], final[n, f[0]], np.abs(f[1]) * f[2])
+            execution_rank(current[n, f[0]], final[n, f[0]], np.abs(f[1]) * f[2])
             for n, f in enumerate(self.fills)
         ]
         k = np.repeat(np.arange(len(self.fills)), [len(f[0]) for f in self.fills])
@@ -189,12 +190,3 @@ class DecisionRecords:
             fee=column(4),
             reason=np.asarray(ORDER_REASONS, dtype=object)[self.codes[k, sym]],
         )
-
-
-def _execution_rank(current: np.ndarray, planned: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Positions of the orders in execution order (LEAN's OrderByMarginImpact)."""
-    reducing = (np.abs(planned) < np.abs(current)) & (planned * current >= 0)
-    if not len(value):
-        return np.zeros(0, dtype=int)
-    key = np.where(reducing, -value - (2.0 * value.max() + 1.0), -value)
-    return np.argsort(key, kind="stable")

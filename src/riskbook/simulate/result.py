@@ -78,6 +78,16 @@ class BacktestResult:
         return table[self.state_of_bar + 1]
 
     @cached_property
+    def _values(self) -> np.ndarray:
+        """Value of every position at every bar's close (0 where nothing is held, even unpriced)."""
+        held = self._positions_array != 0
+        return np.where(held, self._positions_array * self.close, 0.0)
+
+    @cached_property
+    def _gross_values(self) -> np.ndarray:
+        return np.abs(self._values).sum(axis=1)
+
+    @cached_property
     def positions(self) -> pd.DataFrame:
         """Shares held at the close of every bar."""
         return pd.DataFrame(
@@ -87,9 +97,8 @@ class BacktestResult:
     @cached_property
     def weights(self) -> pd.DataFrame:
         """Value of each position / total equity at the close of every bar (drifting)."""
-        value = np.where(self._positions_array != 0, self._positions_array * self.close, 0.0)
         return pd.DataFrame(
-            value / self.equity_values[:, None],
+            self._values / self.equity_values[:, None],
             index=self._index,
             columns=pd.Index(self.symbols, name="symbol"),
         )
@@ -177,9 +186,7 @@ class BacktestResult:
         traded = float(np.abs(led.quantity * led.reference_price).sum())
         years = max((self.dates[-1] - self.dates[0]) / np.timedelta64(1, "D") / 365.25, 1e-12)
         costs = float(led.fee.sum() + led.slippage.sum())
-        gross = np.abs(
-            np.where(self._positions_array != 0, self._positions_array * self.close, 0.0)
-        ).sum(axis=1)
+        gross = self._gross_values
         out |= {
             "turnover": traded / 2.0 / float(self.equity_values.mean()) / years,
             "total_costs": costs,
@@ -193,9 +200,7 @@ class BacktestResult:
     def to_frame(self) -> pd.DataFrame:
         """Per bar: equity, cash, return, drawdown, gross exposure (and the benchmark if any)."""
         eq = self.equity_values
-        gross = np.abs(
-            np.where(self._positions_array != 0, self._positions_array * self.close, 0.0)
-        ).sum(axis=1)
+        gross = self._gross_values
         frame = pd.DataFrame(
             {
                 "equity": eq,
