@@ -312,3 +312,25 @@ def test_zero_variance_market_factor_is_a_data_error():
     x = np.random.default_rng(0).standard_normal(30)
     with pytest.raises(DataError, match="market factor"):
         ledoit_wolf(np.column_stack([x, -x]), "single_factor")
+
+
+@pytest.mark.parametrize("target", ["scaled_identity", "constant_correlation", "single_factor"])
+def test_shrinkage_scale_moves_the_intensity_linearly_and_clips(target, recent):
+    """cov(scale) = S + clip(scale * delta) (F - S): a straight line between the sample
+    covariance (scale 0) and the target (intensity clipped at 1)."""
+    X = recent.to_numpy()[-120:, :10]
+    delta = ledoit_wolf_shrinkage(X, target)
+    assert 0.0 < delta < 0.5
+    base = ledoit_wolf(X, target)
+    sample = ledoit_wolf(X, target, shrinkage_scale=0.0)
+    half = ledoit_wolf(X, target, shrinkage_scale=0.5)
+    np.testing.assert_allclose(half, sample + 0.5 * (base - sample), rtol=1e-12, atol=1e-18)
+    full = ledoit_wolf(X, target, shrinkage_scale=1.0 / delta)
+    assert np.allclose(ledoit_wolf(X, target, shrinkage_scale=10.0 / delta), full)
+    np.testing.assert_allclose(base, sample + delta * (full - sample), rtol=1e-12, atol=1e-18)
+
+
+def test_negative_shrinkage_scale_is_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        ledoit_wolf(np.eye(3), shrinkage_scale=-1.0)
+    assert err.value.parameter == "shrinkage_scale"

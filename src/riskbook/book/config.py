@@ -49,6 +49,7 @@ class AllocationConfig:
     window: int = 252  # days of sleeve returns in the covariance
     halflife: float = 63.0  # EWMA half-life (days) weighting those returns
     shrinkage: str = "constant_correlation"  # Ledoit-Wolf target
+    shrinkage_scale: float = 1.0  # x the Ledoit-Wolf optimal intensity (sensitivity analysis)
     sleeve_cap: float = 0.35  # max weight of one sleeve
     divergence_alarm: float = 0.15  # alarm when max |HRP - ERC| sleeve weight exceeds this
     skill_tilt: float = 0.25  # bounded tilt: multiplier in [1 - k, 1 + k]

@@ -66,7 +66,9 @@ def sleeve_covariance(returns: np.ndarray, config: AllocationConfig) -> np.ndarr
     x = returns * weights
     if np.isnan(x).any():
         return np.asarray(pairwise_covariance(x, shrink=True))
-    return np.asarray(ledoit_wolf(x, target=config.shrinkage))
+    return np.asarray(
+        ledoit_wolf(x, target=config.shrinkage, shrinkage_scale=config.shrinkage_scale)
+    )
 
 
 def cap_and_renormalise(a: np.ndarray, cap: float) -> np.ndarray:
