@@ -135,6 +135,7 @@ class BookBuilder:
         self._sleeve_weights: dict[str, float] = {}
         self._last_allocation_day: np.datetime64 | None = None
         self.last_book: TargetBook | None = None
+        self._history: list[tuple] = []
         #: Equity assumed by :meth:`build` when no portfolio is given (capital ladder, dust).
         self.notional_equity = 1_000_000.0
 
@@ -343,7 +344,65 @@ class BookBuilder:
 
         book = TargetBook(view.time, symbols, W, {k: float(v) for k, v in a.items()}, tuple(audit))
         self.last_book = book
+        self._history.append(
+            (
+                view.time,
+                equity,
+                info5["drawdown"],
+                info5["multiplier"],
+                info5["factor"],
+                info5["tier"],
+                info5["in_cooloff"],
+                regime_info.get("regime", ""),
+                target_vol,
+                info3.get("ex_ante_vol", 0.0) * kelly,
+                info3.get("leverage", 0.0) * kelly,
+                float(np.abs(W).sum()),
+                float(W.sum()),
+            )
+        )
         return book
+
+    HISTORY_COLUMNS = (
+        "equity",
+        "drawdown",
+        "governor",
+        "tier_factor",
+        "tier",
+        "in_cooloff",
+        "regime",
+        "vol_target",
+        "ex_ante_vol",
+        "leverage",
+        "gross",
+        "net",
+    )
+
+    def history_frame(self) -> pd.DataFrame:
+        """One row per :meth:`build`: the book's state at each decision.
+
+        Columns: ``equity`` seen by the governor, ``drawdown``, ``governor`` (the multiplier
+        m(DD), 0 in a cooloff), ``tier_factor`` (the kill tier's exposure factor) and ``tier``,
+        ``in_cooloff``, ``regime``, ``vol_target`` (after the regime tilt), ``ex_ante_vol`` and
+        ``leverage`` of the sized book before caps and governor, and the final ``gross`` and
+        ``net`` exposure. Stress reports read when the governor cut gross from here.
+
+        Examples
+        --------
+        >>> from riskbook.datasets import load_sp500
+        >>> from riskbook.book import BookBuilder, demo_sleeves
+        >>> data = load_sp500().slice("2015-01-01", "2015-06-30")
+        >>> builder = BookBuilder(demo_sleeves())
+        >>> for t in data.dates[-3:]:
+        ...     _ = builder.build(data.until(t))
+        >>> last = builder.history_frame().iloc[-1]
+        >>> float(last["drawdown"]), float(last["governor"]), last["tier"]
+        (0.0, 1.0, 'NORMAL')
+        """
+        index = pd.DatetimeIndex([row[0] for row in self._history], name="time")
+        return pd.DataFrame(
+            [row[1:] for row in self._history], index=index, columns=list(self.HISTORY_COLUMNS)
+        )
 
     # ------------------------------------------------------------------ stage 1 details
     def _allocate(self, view, ready, audit, regime_tilt, counts) -> dict[str, float]:
