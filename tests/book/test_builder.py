@@ -146,3 +146,52 @@ def test_nco_is_the_documented_alternative(data):
     info = books[-1].audit[1].info
     assert info["method"] == "nco" and info["fallbacks"] == []
     assert sum(info["base"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_event_refresh_keeps_sleeve_weights_and_skips_the_sleeve_covariance(data, monkeypatch):
+    """Seed 003 stage 7: events refresh symbol targets within fixed sleeve weights; the sleeve
+    covariance is never re-estimated for them, even on a new day."""
+    builder = BookBuilder(demo_sleeves())
+    for t in data.dates[300:600:5]:
+        builder.build(data.until(t))
+    before = dict(builder._sleeve_weights)
+    assert before  # the allocation ran
+
+    import riskbook.book.builder as module
+
+    calls = []
+    real = module.sleeve_covariance
+    monkeypatch.setattr(module, "sleeve_covariance", lambda *a: calls.append(1) or real(*a))
+    last = builder.last_book.time
+    later = data.dates[data.dates > last][:3]  # new days: a build would re-allocate
+    for t in later:
+        book = builder.refresh(data.until(t))
+        assert book.audit[1].info == {"reused": True, "reason": "event refresh"}
+        assert book.sleeve_weights == pytest.approx(before, abs=0)
+    assert calls == []
+    builder.build(data.until(data.dates[data.dates > later[-1]][0]))  # a scheduled build does
+    assert len(calls) == 1
+
+
+def test_cost_gate_skips_risk_adding_trades_that_cost_more_than_their_edge(data):
+    """With a $500 ticket fee and 10 bps of edge, only trades above $500k would pay: on a
+    $1m book every new position is gated, so the book stays flat; with no fee none is."""
+    from riskbook.execute import Costs, FixedFee
+
+    gated = BookBuilder(demo_sleeves(), costs=Costs(fee=FixedFee(500.0)))
+    free = BookBuilder(demo_sleeves(), costs=0.0)
+    a = run_books(data, start=300, every=5, builder=gated)[1][-1]
+    b = run_books(data, start=300, every=5, builder=free)[1][-1]
+    assert np.abs(b.weights).sum() > 0.5
+    assert np.abs(a.weights).sum() == 0.0  # notional equity, nothing held: every trade adds risk
+    info = next(r for r in a.audit if r.stage == "7 turnover").info["cost_gate"]
+    assert info["gated"] >= 5
+    assert info["cost_saved"] == pytest.approx(500.0 * info["gated"])
+    assert "cost_gate" in next(r for r in b.audit if r.stage == "7 turnover").info
+    assert next(r for r in b.audit if r.stage == "7 turnover").info["cost_gate"]["gated"] == 0
+
+
+def test_edge_must_be_callable():
+    with pytest.raises(ConfigError) as err:
+        BookBuilder(demo_sleeves(), edge=12.0)
+    assert err.value.parameter == "edge"

@@ -13,6 +13,7 @@ from riskbook.book.stages import (
     allocate,
     assemble,
     cap_and_renormalise,
+    cost_gate,
     no_trade_band,
     probation_factor,
     sleeve_scales,
@@ -135,3 +136,32 @@ def test_vol_target_offsets_the_caps_that_follow():
     # caps that do not bind change nothing
     same, _ = vol_target(W, cov, 0.10, PortfolioVolConfig(), 252.0, limits=lambda x: x)
     np.testing.assert_array_equal(same, plain)
+
+
+def test_cost_gate_hand_numbers():
+    """$100k book, $20 shares, IB-like fee ($0.005/share, $1 minimum) and 10 bps of edge.
+    A: 0.05 -> 0.10 buys $5,000 (250 sh): fee $1.25 < edge $5: trades.
+    B: 0 -> 0.004 buys $400 (20 sh): fee $1 (minimum) > edge $0.40: gated, stays 0.
+    C: 0.02 -> 0 sells $2,000: reduces risk, so it is not even a candidate.
+    D: 0.003 -> 0.001 sells $200: fee $1 > edge $0.20 but it shrinks risk: trades.
+    E: -0.01 -> 0.002 flips sign: adds risk, buys $1,200 (60 sh): fee $1 < edge $1.20: trades.
+    F: 0.0 -> -0.003 sells short $300: fee $1 > edge $0.30: gated."""
+    from riskbook.execute import Costs, PerShareFee
+
+    held = np.array([0.05, 0.0, 0.02, 0.003, -0.01, 0.0])
+    target = np.array([0.10, 0.004, 0.0, 0.001, 0.002, -0.003])
+    out, info = cost_gate(target, held, 100_000.0, np.full(6, 20.0), Costs(fee=PerShareFee()), 10)
+    np.testing.assert_array_equal(out, [0.10, 0.0, 0.0, 0.001, 0.002, 0.0])
+    assert info["gated"] == 2
+    assert info["cost_saved"] == pytest.approx(2.0)
+
+
+def test_cost_gate_uses_a_per_name_edge_and_slippage():
+    from riskbook.execute import Costs, FixedBpsSlippage
+
+    held = np.zeros(2)
+    target = np.array([0.1, 0.1])
+    costs = Costs(slippage=FixedBpsSlippage(5.0))  # 5 bps of value, both names
+    out, info = cost_gate(target, held, 1e6, np.array([50.0, 50.0]), costs, np.array([6.0, 4.0]))
+    np.testing.assert_array_equal(out, [0.1, 0.0])
+    assert info["cost_saved"] == pytest.approx(1e5 * 5e-4)

@@ -40,6 +40,7 @@ from riskbook.book.stages import (
     assemble,
     asset_covariance,
     cap_and_renormalise,
+    cost_gate,
     no_trade_band,
     probation_factor,
     sleeve_covariance,
@@ -50,6 +51,7 @@ from riskbook.book.stages import (
 from riskbook.book.tracker import SleeveReturnTracker
 from riskbook.errors import ConfigError
 from riskbook.estimate import ewma_volatility
+from riskbook.execute import Costs
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ class TargetBook:
         )
 
 
+def _vol(w: np.ndarray, cov: np.ndarray | None, periods_per_year: float) -> float:
+    if cov is None or not w.any():
+        return 0.0
+    return float(np.sqrt(max(w @ cov @ w, 0.0) * periods_per_year))
+
+
 def _record(stage: str, W: np.ndarray, **info: Any) -> StageRecord:
     return StageRecord(stage, float(np.abs(W).sum()), float(W.sum()), info)
 
@@ -99,6 +107,13 @@ class BookBuilder:
     regime
         A regime detector (``detect(view) -> Regime``); the built-in ``VolTrendRegime`` when
         None and the regime overlay is enabled.
+    costs
+        The cost model of stage 7's cost gate (anything :meth:`riskbook.execute.Costs.resolve`
+        takes: basis points, ``"ib"``, a ``Costs``); None leaves the gate off. Pass the costs
+        the backtest charges so the gate and the bill agree.
+    edge
+        The expected edge of a trade in bps of its value: None for ``turnover.edge_bps``, or a
+        callable ``(view, symbols) -> bps per symbol`` (e.g. from a sleeve's forecasts).
 
     Examples
     --------
@@ -115,9 +130,21 @@ class BookBuilder:
     """
 
     def __init__(
-        self, sleeves: list[Sleeve], config: BookConfig | None = None, *, regime: Any = None
+        self,
+        sleeves: list[Sleeve],
+        config: BookConfig | None = None,
+        *,
+        regime: Any = None,
+        costs: Any = None,
+        edge: Any = None,
     ) -> None:
         self.config = config or BookConfig()
+        self.costs = None if costs is None else Costs.resolve(costs)
+        if edge is not None and not callable(edge):
+            raise ConfigError(
+                "edge must be None or a callable (view, symbols) -> bps", parameter="edge"
+            )
+        self.edge = edge
         names = [s.name for s in sleeves]
         if len(set(names)) != len(names):
             dup = next(n for n in names if names.count(n) > 1)
@@ -134,6 +161,7 @@ class BookBuilder:
         self.regime = regime
         self._sleeve_weights: dict[str, float] = {}
         self._last_allocation_day: np.datetime64 | None = None
+        self._event_refresh = False
         self.last_book: TargetBook | None = None
         self._history: list[tuple] = []
         #: Equity assumed by :meth:`build` when no portfolio is given (capital ladder, dust).
@@ -161,6 +189,31 @@ class BookBuilder:
     def targets(self, view: Any, portfolio: Any = None) -> np.ndarray:
         """The final book's weights, aligned with ``view.symbols`` (for :func:`riskbook.backtest`)."""
         return self.build(view, portfolio).weights
+
+    def refresh(self, view: Any, portfolio: Any = None) -> TargetBook:
+        """An event-driven extra rebalance: symbol targets only, within fixed sleeve weights.
+
+        Every stage runs as in :meth:`build` except stage 1: the sleeve weights of the last
+        allocation are reused and the sleeve covariance is not recomputed (seed 003: events never
+        re-estimate the cross-sleeve risk intraday). The audit's stage 1 says so.
+
+        Examples
+        --------
+        >>> from riskbook.datasets import load_sp500
+        >>> from riskbook.book import BookBuilder, demo_sleeves
+        >>> data = load_sp500().slice("2015-01-01", "2015-12-31")
+        >>> builder = BookBuilder(demo_sleeves())
+        >>> for t in data.dates[:-1]:
+        ...     _ = builder.build(data.until(t))
+        >>> book = builder.refresh(data.until(data.dates[-1]))
+        >>> book.audit[1].info
+        {'reused': True, 'reason': 'event refresh'}
+        """
+        self._event_refresh = True
+        try:
+            return self.build(view, portfolio)
+        finally:
+            self._event_refresh = False
 
     def build(self, view: Any, portfolio: Any = None) -> TargetBook:
         """Run stages 0-8 at the view's time and return the target book with its audit."""
@@ -328,6 +381,15 @@ class BookBuilder:
             info7 = {"held_by_band": 0, "band": cfg.turnover.no_trade_band, "note": "flat: no band"}
         else:
             W, info7 = no_trade_band(W, current, cfg.turnover.no_trade_band)
+            if self.costs is not None and cfg.turnover.cost_gate:
+                prices = view.close[-1]
+                edge = (
+                    cfg.turnover.edge_bps
+                    if self.edge is None
+                    else np.asarray(self.edge(view, symbols), dtype=float)
+                )
+                W, gate = cost_gate(W, current, equity, prices, self.costs, edge)
+                info7["cost_gate"] = gate
             W, recheck = caps(W)
             if recheck["gross_multiplier"] != 1.0 or recheck["clipped"] or recheck["net_trimmed"]:
                 info7["caps_reimposed"] = {
@@ -357,6 +419,7 @@ class BookBuilder:
                 target_vol,
                 info3.get("ex_ante_vol", 0.0) * kelly,
                 info3.get("leverage", 0.0) * kelly,
+                _vol(W[idx], cov_sub, ppy),
                 float(np.abs(W).sum()),
                 float(W.sum()),
             )
@@ -374,6 +437,7 @@ class BookBuilder:
         "vol_target",
         "ex_ante_vol",
         "leverage",
+        "final_vol",
         "gross",
         "net",
     )
@@ -384,8 +448,9 @@ class BookBuilder:
         Columns: ``equity`` seen by the governor, ``drawdown``, ``governor`` (the multiplier
         m(DD), 0 in a cooloff), ``tier_factor`` (the kill tier's exposure factor) and ``tier``,
         ``in_cooloff``, ``regime``, ``vol_target`` (after the regime tilt), ``ex_ante_vol`` and
-        ``leverage`` of the sized book before caps and governor, and the final ``gross`` and
-        ``net`` exposure. Stress reports read when the governor cut gross from here.
+        ``leverage`` of the sized book before caps and governor, ``final_vol`` the ex-ante vol of
+        the final book (on the same asset covariance, over the names the sleeves trade), and
+        the final ``gross`` and ``net`` exposure. Stress reports read when the governor cut gross from here.
 
         Examples
         --------
@@ -412,11 +477,12 @@ class BookBuilder:
         if view.frequency == "minute":
             clock = pd.Timedelta(f"{self.config.turnover.allocation_time}:00").to_timedelta64()
             due = due and (view.time - day) >= clock
-        if not due:
+        if not due or (self._event_refresh and self._last_allocation_day is not None):
             kept = {k: self._sleeve_weights.get(k, 0.0) for k in ready}
-            audit.append(
-                StageRecord("1 allocation", sum(kept.values()), float("nan"), {"reused": True})
-            )
+            info = {"reused": True}
+            if self._event_refresh:
+                info["reason"] = "event refresh"
+            audit.append(StageRecord("1 allocation", sum(kept.values()), float("nan"), info))
             return kept
         if not ready:
             self._sleeve_weights = {}

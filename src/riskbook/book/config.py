@@ -134,8 +134,8 @@ class TurnoverConfig:
 
     no_trade_band: float = 0.0075  # of equity, per name
     allocation_time: str = "15:30"  # sleeve weights recomputed once a day at this time
-    # The cost gate (skip a trade whose expected edge is below its cost) is not built yet; its
-    # knobs will arrive with it rather than sit here doing nothing.
+    cost_gate: bool = True  # active when the builder has a cost model (BookBuilder(costs=...))
+    edge_bps: float = 10.0  # default expected edge of a trade, bps of its value (pluggable)
 
 
 @dataclass(frozen=True)

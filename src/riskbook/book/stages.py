@@ -234,3 +234,45 @@ def no_trade_band(
     keep &= current != W
     out = np.where(keep, current, W)
     return out, {"held_by_band": int(keep.sum()), "band": band}
+
+
+def cost_gate(
+    W: np.ndarray,
+    current: np.ndarray,
+    equity: float,
+    prices: np.ndarray,
+    costs: Any,
+    edge_bps: np.ndarray | float,
+    volume: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Stage 7 cost gate: a trade whose expected cost exceeds its expected edge is skipped.
+
+    The edge of moving name ``i`` by ``dw_i`` is ``edge_bps_i * |dw_i| * equity / 1e4``; the
+    cost is ``costs.expected(shares, price)`` (fees and slippage, the models the engine bills).
+    Only trades that add risk are gated: a trade that shrinks ``|w_i|`` without flipping its
+    sign (a cap, the governor, a kill tier or a signal going flat) is always let through.
+    A gated name keeps the weight held.
+
+    Examples
+    --------
+    >>> from riskbook.execute import Costs, FixedFee
+    >>> W, held = np.array([0.10, 0.0001, 0.0]), np.array([0.05, 0.0, 0.02])
+    >>> out, info = cost_gate(W, held, 100_000.0, np.full(3, 20.0), Costs(fee=FixedFee(1.0)), 10.0)
+    >>> out.tolist(), info["gated"]
+    ([0.1, 0.0, 0.0], 1)
+    """
+    delta = W - current
+    adds_risk = (np.abs(W) > np.abs(current)) | (np.sign(W) * np.sign(current) < 0)
+    candidates = adds_risk & (delta != 0) & (prices > 0)
+    if not candidates.any():
+        return W, {"gated": 0, "edge_bps": edge_bps, "cost_saved": 0.0}
+    shares = np.where(candidates, delta * equity / np.where(prices > 0, prices, 1.0), 0.0)
+    cost = np.asarray(costs.expected(shares, prices, volume), dtype=float)
+    edge = np.asarray(edge_bps, dtype=float) * np.abs(delta) * equity / 1e4
+    gate = candidates & (cost > edge)
+    out = np.where(gate, current, W)
+    return out, {
+        "gated": int(gate.sum()),
+        "edge_bps": edge_bps if np.ndim(edge_bps) == 0 else "per name",
+        "cost_saved": float(cost[gate].sum()),
+    }

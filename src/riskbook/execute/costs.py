@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+
 from riskbook.errors import ConfigError
 from riskbook.execute.fees import BpsFee, FeeModel, NoFee, PerShareFee
 from riskbook.execute.slippage import NoSlippage, SlippageModel
@@ -45,6 +47,33 @@ class Costs:
         if hasattr(costs, "price"):
             return cls(slippage=costs)
         raise ConfigError(f"cannot use {costs!r} as costs", parameter="costs")
+
+    def expected(
+        self,
+        quantity: np.ndarray,
+        price: np.ndarray,
+        volume: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Expected cost of trading ``quantity`` shares at ``price``: fee plus slippage, in cash.
+
+        The same models the engine charges at fill, so a pre-trade estimate (the book's cost
+        gate) and the backtest's bill agree. Zero quantities cost nothing.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from riskbook.execute import Costs, PerShareFee, FixedBpsSlippage
+        >>> c = Costs(fee=PerShareFee(), slippage=FixedBpsSlippage(2))
+        >>> c.expected(np.array([100.0, -10.0, 0.0]), np.array([50.0, 50.0, 50.0])).round(4).tolist()
+        [2.0, 1.1, 0.0]
+        """
+        q = np.asarray(quantity, dtype=float)
+        p = np.asarray(price, dtype=float)
+        trading = q != 0
+        fee = np.where(trading, self.fee.fee(q, p), 0.0)
+        vol = None if volume is None or not self.slippage.needs_volume else volume
+        slip = np.abs(np.asarray(self.slippage.price(q, p, vol), dtype=float) - p) * np.abs(q)
+        return fee + np.where(trading, slip, 0.0)
 
     @cached_property
     def is_free(self) -> bool:
