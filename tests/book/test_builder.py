@@ -195,3 +195,23 @@ def test_edge_must_be_callable():
     with pytest.raises(ConfigError) as err:
         BookBuilder(demo_sleeves(), edge=12.0)
     assert err.value.parameter == "edge"
+
+
+def test_warm_up_replays_sleeves_point_in_time(data):
+    """warmup_days: the first decision already has a year of sleeve returns, every sleeve is
+    allocated at once, and the warm-up reads nothing after the decision."""
+    t = 400
+    config = BookConfig(warmup_days=252)
+    warm = BookBuilder(demo_sleeves(), config)
+    book = warm.build(data.until(data.dates[t]))
+    assert len(warm.tracker) == 252  # returns of 252 replayed days (the decision adds none)
+    assert set(book.sleeve_weights) == {s.name for s in demo_sleeves()}
+    assert np.abs(book.weights).sum() > 0.5
+    cold = BookBuilder(demo_sleeves()).build(data.until(data.dates[t]))
+    assert not np.abs(cold.weights).any()  # without warm-up nothing is ready yet
+
+    close = data.close.copy()
+    close[t + 1 :] *= 1.5
+    other = MarketData.from_arrays(data.dates, data.symbols, close=close)
+    again = BookBuilder(demo_sleeves(), config).build(other.until(other.dates[t]))
+    np.testing.assert_array_equal(book.weights, again.weights)

@@ -227,8 +227,8 @@ def test_serial_and_processes_are_bit_identical():
         r, ladder, executor=ProcessExecutor(2), progress=lambda d, n: ticks.append((d, n)), **kwargs
     )
     assert parallel.settings["executor"] == "processes(2)"
-    # 30 folds in blocks of 24: two tasks per strategy
-    assert sorted(ticks)[-1] == (12, 12)
+    # 30 folds in blocks of FOLDS_PER_TASK (12), every strategy in each: 3 tasks
+    assert sorted(ticks)[-1] == (3, 3)
     for key in ("returns", "equity", "gross_exposure", "turnover", "costs", "leverage"):
         pd.testing.assert_frame_equal(
             getattr(serial, key), getattr(parallel, key), check_exact=True
@@ -391,6 +391,12 @@ def test_too_few_rows_or_assets():
         walk_forward(frame(100, 1), train=60, test=20)
     with pytest.raises(DataError, match="MarketData or a DataFrame"):
         walk_forward(frame(100, 2).to_numpy(), train=60, test=20)
+    with pytest.raises(DataError, match="date index"):
+        walk_forward(frame(100, 2).reset_index(drop=True), train=60, test=20)
+    shuffled = frame(100, 2).iloc[::-1]
+    with pytest.raises(DataError, match="strictly increasing") as err:
+        walk_forward(shuffled, train=60, test=20)
+    assert err.value.date == str(shuffled.index[1].date())
 
 
 def test_unknown_builtin_names_itself_and_the_valid_ones():

@@ -230,6 +230,8 @@ class BookBuilder:
         audit: list[StageRecord] = []
 
         # sleeve returns through the last visible bar, then this decision's sleeve targets
+        if cfg.warmup_days > 0 and len(self.tracker) == 0:
+            self._warm_up(view, cfg.warmup_days)
         self.tracker.update(view)
         self.skill.update(self.tracker)
         unit: dict[str, np.ndarray | None] = {}
@@ -468,6 +470,20 @@ class BookBuilder:
         return pd.DataFrame(
             [row[1:] for row in self._history], index=index, columns=list(self.HISTORY_COLUMNS)
         )
+
+    def _warm_up(self, view: Any, days: int) -> None:
+        """Replay the sleeves at the last ``days`` daily closes before ``view.time``, each on
+        the data visible then, so the first decision already has sleeve return history."""
+        daily = view.daily()
+        past = daily.dates[daily.dates < view.time][-days:]
+        for t in past:
+            then = daily.until(t)
+            self.tracker.update(then)
+            targets = {}
+            for name, sleeve in self.sleeves.items():
+                raw = None if name in self.demoted else sleeve.weights(then)
+                targets[name] = None if raw is None else unit_gross(raw)
+            self.tracker.record(t, targets)
 
     # ------------------------------------------------------------------ stage 1 details
     def _allocate(self, view, ready, audit, regime_tilt, counts) -> dict[str, float]:

@@ -181,6 +181,9 @@ class BookConfig:
     turnover: TurnoverConfig = field(default_factory=TurnoverConfig)
     ladder: LadderConfig = field(default_factory=LadderConfig)
     kelly_fraction: float = 0.5
+    # Daily bars before the first decision over which the sleeves are replayed (point in time)
+    # to seed their return history; 0 = sleeves earn their history live, from the first decision.
+    warmup_days: int = 0
     periods_per_year: float = 252.0
 
     @classmethod

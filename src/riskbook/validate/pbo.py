@@ -191,7 +191,6 @@ def pbo(
     """
     S = _check_partitions(n_partitions)
     metric_name, metric_fn = _check_metric(metric)
-    labels = None
     if isinstance(trial_returns, pd.Series) or np.ndim(trial_returns) != 2:
         raise DataError(
             "trial_returns must be 2-D: one column per trial, at least 2 trials",

@@ -19,7 +19,8 @@ What is compared, on the dates both sides have:
 
 For a BacktestResult the returns are those of its daily equity, the gross exposure is at each
 session's close, and the turnover of a decision is the value it traded (at the reference
-price) over the equity at the close of its decision bar.
+price) over the equity the engine sized it on (cash and positions before the decision, at the
+decision bar's close), the walk-forward's definition.
 
 Examples
 --------
@@ -335,8 +336,15 @@ def _from_backtest(result: BacktestResult, target: float) -> _Track:
         .groupby(trades["decision_time"])
         .sum()
     )
-    at_decision = result.equity.reindex(traded.index).to_numpy()
-    turnover = pd.Series(traded.to_numpy() / at_decision, index=traded.index.normalize())
+    # The equity the engine sized the orders on: the holdings and cash before the decision,
+    # at the decision bar's close.
+    bar = np.searchsorted(result.dates, traded.index.to_numpy("datetime64[ns]"))
+    before = bar - 1
+    held = result.positions.to_numpy()[np.maximum(before, 0)]
+    held[before < 0] = 0.0
+    value = np.where(held != 0, held * result.close[bar], 0.0).sum(axis=1)
+    cash = np.where(before >= 0, result.cash_values[np.maximum(before, 0)], result.initial_cash)
+    turnover = pd.Series(traded.to_numpy() / (cash + value), index=traded.index.normalize())
     turnover = turnover.groupby(level=0).sum()
     return _Track(returns, gross, turnover, target, "backtest")
 

@@ -428,7 +428,7 @@ def min_track_record_length(
             f"exceed benchmark_sr ({np.broadcast_to(sr_star, edge.shape).reshape(-1)[j]:.6g}): "
             "no track record is long enough",
             parameter="benchmark_sr",
-            symbol=_who(labels, j) if labels is not None else None,
+            symbol=_who(labels, j % s.size) if returns is not None and not scalar else None,
         )
     v = _sr_variance_factor(s, g3, g4, returns is not None)
     mintrl = 1.0 + v * (norm.ppf(float(c)) / edge) ** 2

@@ -74,7 +74,8 @@ SCENARIO_SOURCES: dict[str, str] = {
     ),
     "August 2011": (
         "US debt-ceiling stand-off and S&P's downgrade of the US (2011-08-05): from the S&P "
-        "500's 2011-07-22 high (1345.02) to month end, through the -6.7% day of 2011-08-08."
+        "500's 2011-07-22 close (1345.02, the last before the slide) to month end, through the "
+        "-6.7% day and closing low of 2011-08-08."
     ),
     "2020 COVID crash": (
         "S&P 500 record close of 3386.15 on 2020-02-19 to the closing low of 2237.40 on "

@@ -31,7 +31,10 @@ Conventions
   first refit, so the first purchase is paid for). The fee is paid out of cash on the refit
   date, as :func:`riskbook.backtest` does with ``costs=<bps>``: the refit date's return
   includes it, and the first row of the result is the first refit date, whose return is minus
-  the cost of the first purchase. Returns are therefore **net** of costs. ``turnover`` is
+  the cost of the first purchase. Returns are therefore **net** of costs. (Since the weights
+  are of the equity before the fee, a fully invested portfolio borrows its fee at 0% until the
+  next refit, which sells that much back: a portfolio whose weights did not drift still trades
+  its last fee.) ``turnover`` is
   ``sum_i |w_i - h_i / E|`` (two-way, a fraction of pre-trade equity; 1.0 for the first
   purchase of a fully invested portfolio).
 - **Missing data.** An asset with a NaN anywhere in a fold's training window is left out of that
@@ -52,8 +55,8 @@ Conventions
 - **Volatility target.** With ``vol_target`` each strategy's weights are scaled at each refit
   by ``L = clip(vol_target / sigma, *leverage)`` with ``sigma = sqrt(w' S w * periods_per_year)``
   on the same training covariance (ex ante); the rest is cash at 0%.
-- **Execution.** The allocations run as tasks of (strategy, block of up to
-  ``FOLDS_PER_TASK`` consecutive folds) through
+- **Execution.** The allocations run as tasks of up to ``FOLDS_PER_TASK`` consecutive folds
+  (every strategy of a fold shares its training covariance) through
   :func:`~riskbook.validate.executor.resolve_executor`; each task is a pure function of its
   arguments, so serial, process and Dask runs give bit-identical results. The chaining of the
   windows (drift, trades, costs) is cheap and runs afterwards in this process, vectorised per
@@ -121,8 +124,9 @@ DEFAULT_LADDER: Mapping[str, str] = {
     "min-variance": "min_variance",
 }
 
-#: Consecutive folds one task allocates (fixed, so results never depend on the executor).
-FOLDS_PER_TASK = 24
+#: Consecutive folds one task allocates, for every strategy (fixed, so that results never
+#: depend on the executor).
+FOLDS_PER_TASK = 12
 
 #: Shrinkage target of the training covariance (seed 003 s.5 and the book's default).
 SHRINKAGE = "constant_correlation"
@@ -413,13 +417,13 @@ def walk_forward(
     tasks = _make_tasks(R, plan, specs, vt, lev, ppy)
     runner = resolve_executor(executor)
     done = runner.map(_allocate, tasks, progress=progress)
-    names = list(specs)
-    per_strategy: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in names}
-    for task, out in zip(tasks, done, strict=True):
+    for out in done:
         if "error" in out:
-            _raise_task_error(out, task.name, dates[plan.starts - 1], symbols)
-        per_strategy[task.name].append(out)
-    alloc = {name: _concat(parts) for name, parts in per_strategy.items()}
+            _raise_task_error(out, dates[plan.starts - 1], symbols)
+    alloc = {
+        name: {key: np.concatenate([out[name][key] for out in done]) for key in done[0][name]}
+        for name in specs
+    }
     return _assemble(
         R, dates, symbols, plan, specs, alloc, bps, anchored, vt, lev, ppy, runner.name
     )
@@ -550,6 +554,8 @@ def returns_matrix(data: Any) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
             dup = next(s for s in symbols if symbols.count(s) > 1)
             raise DataError("duplicate column", symbol=dup, parameter="data")
         try:
+            if not isinstance(data.index, pd.DatetimeIndex) and data.index.dtype.kind in "iufb":
+                raise TypeError("a numeric index is not a date index")
             dates = pd.DatetimeIndex(data.index).tz_localize(None).to_numpy("datetime64[ns]")
         except (TypeError, ValueError) as exc:
             raise DataError(
@@ -611,10 +617,12 @@ def _plan_folds(R: np.ndarray, train: int, test: int, anchored: bool) -> _Plan:
 # ----------------------------------------------------------------------------- tasks
 @dataclass(frozen=True)
 class _Task:
-    """One strategy's allocations at a block of consecutive folds (plain, picklable data)."""
+    """Every strategy's allocations at a block of consecutive folds (plain, picklable data).
 
-    name: str
-    spec: Any
+    The strategies of a fold share its training covariance, so a task holds them all.
+    """
+
+    strategies: tuple[tuple[str, Any], ...]
     block: np.ndarray  # rows [row0, row0 + len(block)) of the returns
     row0: int
     train_lo: np.ndarray  # absolute rows
@@ -636,25 +644,23 @@ def _make_tasks(
 ) -> list[_Task]:
     tasks = []
     n_folds = len(plan.starts)
-    for name, spec in specs.items():
-        for a in range(0, n_folds, FOLDS_PER_TASK):
-            b = min(a + FOLDS_PER_TASK, n_folds)
-            row0, row1 = int(plan.train_lo[a:b].min()), int(plan.starts[b - 1])
-            tasks.append(
-                _Task(
-                    name=name,
-                    spec=spec,
-                    block=R[row0:row1],
-                    row0=row0,
-                    train_lo=plan.train_lo[a:b],
-                    train_hi=plan.starts[a:b],
-                    valid=plan.valid[a:b],
-                    first_fold=a,
-                    vol_target=vol_target,
-                    leverage=leverage,
-                    periods_per_year=ppy,
-                )
+    for a in range(0, n_folds, FOLDS_PER_TASK):
+        b = min(a + FOLDS_PER_TASK, n_folds)
+        row0, row1 = int(plan.train_lo[a:b].min()), int(plan.starts[b - 1])
+        tasks.append(
+            _Task(
+                strategies=tuple(specs.items()),
+                block=R[row0:row1],
+                row0=row0,
+                train_lo=plan.train_lo[a:b],
+                train_hi=plan.starts[a:b],
+                valid=plan.valid[a:b],
+                first_fold=a,
+                vol_target=vol_target,
+                leverage=leverage,
+                periods_per_year=ppy,
             )
+        )
     return tasks
 
 
@@ -700,12 +706,16 @@ def _allocate(task: _Task) -> dict[str, Any]:
     error, with all its attributes, whichever executor ran the task.
     """
     k, n = task.valid.shape
-    weights = np.zeros((k, n))
-    scale = np.ones(k)
-    vol = np.full(k, np.nan)
-    eff_n = np.full(k, np.nan)
-    bets = np.full(k, np.nan)
-    ppy = task.periods_per_year
+    out: dict[str, Any] = {
+        name: {
+            "weights": np.zeros((k, n)),
+            "scale": np.ones(k),
+            "vol": np.full(k, np.nan),
+            "eff_n": np.full(k, np.nan),
+            "bets": np.full(k, np.nan),
+        }
+        for name, _ in task.strategies
+    }
     for f in range(k):
         cols = np.flatnonzero(task.valid[f])
         X = task.block[task.train_lo[f] - task.row0 : task.train_hi[f] - task.row0][:, cols]
@@ -717,41 +727,59 @@ def _allocate(task: _Task) -> dict[str, Any]:
             cov = training_covariance(X)
         except Exception as exc:
             return {"error": "data", "fold": fold, "message": f"{type(exc).__name__}: {exc}"}
-        try:
-            raw = _builtin(task.spec, cov) if isinstance(task.spec, str) else task.spec(X.copy())
-        except Exception as exc:
-            return {"error": "raised", "fold": fold, "message": f"{type(exc).__name__}: {exc}"}
-        try:
-            w = np.asarray(raw, dtype=np.float64).ravel()
-        except (TypeError, ValueError):
-            return {"error": "output", "fold": fold, "message": f"cannot read {raw!r} as weights"}
-        if w.shape != (cols.size,):
-            return {
-                "error": "output",
-                "fold": fold,
-                "message": f"returned {w.size} weights for {cols.size} assets",
-            }
-        if not np.isfinite(w).all():
-            return {"error": "output", "fold": fold, "message": "returned a non-finite weight"}
-        variance = max(float(w @ cov @ w), 0.0)
-        if task.vol_target is not None:
-            sigma = math.sqrt(variance * ppy)
-            lo, hi = task.leverage
-            scale[f] = hi if sigma == 0 else min(max(task.vol_target / sigma, lo), hi)
-            w = w * scale[f]
-            variance *= scale[f] ** 2
-        weights[f, cols] = w
-        vol[f] = math.sqrt(variance * ppy)
-        if np.abs(w).sum() > 0:
-            eff_n[f] = effective_n(w)
-            if variance > 0:
-                bets[f] = effective_number_of_bets(w, cov)
-    return {"weights": weights, "scale": scale, "vol": vol, "eff_n": eff_n, "bets": bets}
+        for name, spec in task.strategies:
+            w, problem = _weights(spec, X, cov)
+            if problem is not None:
+                return {"fold": fold, "name": name, **problem}
+            _record(out[name], f, cols, w, cov, task)
+    return out
 
 
-def _raise_task_error(
-    out: dict[str, Any], name: str, refit: np.ndarray, symbols: tuple[str, ...]
+def _weights(spec: Any, X: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, dict | None]:
+    """One allocator's weights on one fold, or what went wrong."""
+    try:
+        raw = _builtin(spec, cov) if isinstance(spec, str) else spec(X.copy())
+    except Exception as exc:
+        return np.empty(0), {"error": "raised", "message": f"{type(exc).__name__}: {exc}"}
+    try:
+        w = np.asarray(raw, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return np.empty(0), {"error": "output", "message": f"cannot read {raw!r} as weights"}
+    if w.shape != (X.shape[1],):
+        message = f"returned {w.size} weights for {X.shape[1]} assets"
+        return w, {"error": "output", "message": message}
+    if not np.isfinite(w).all():
+        return w, {"error": "output", "message": "returned a non-finite weight"}
+    return w, None
+
+
+def _record(
+    out: dict[str, np.ndarray],
+    f: int,
+    cols: np.ndarray,
+    w: np.ndarray,
+    cov: np.ndarray,
+    task: _Task,
 ) -> None:
+    """Scale to the volatility target and store the weights and diagnostics of fold ``f``."""
+    ppy = task.periods_per_year
+    variance = max(float(w @ cov @ w), 0.0)
+    if task.vol_target is not None:
+        sigma = math.sqrt(variance * ppy)
+        lo, hi = task.leverage
+        scale = hi if sigma == 0 else min(max(task.vol_target / sigma, lo), hi)
+        out["scale"][f] = scale
+        w = w * scale
+        variance *= scale * scale
+    out["weights"][f, cols] = w
+    out["vol"][f] = math.sqrt(variance * ppy)
+    if np.abs(w).sum() > 0:
+        out["eff_n"][f] = effective_n(w)
+        if variance > 0:
+            out["bets"][f] = effective_number_of_bets(w, cov)
+
+
+def _raise_task_error(out: dict[str, Any], refit: np.ndarray, symbols: tuple[str, ...]) -> None:
     """Raise, in this process, the typed error a task reported."""
     date = refit[out["fold"]]
     kind = out["error"]
@@ -768,6 +796,7 @@ def _raise_task_error(
             date=date,
             parameter="data",
         )
+    name = out["name"]
     what = "raised" if kind == "raised" else "returned unusable weights"
     raise StrategyError(
         f"the allocator of strategy {name!r} {what}: {out['message']}",
@@ -775,10 +804,6 @@ def _raise_task_error(
         parameter="strategies",
         strategy=name,
     )
-
-
-def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 
 # ----------------------------------------------------------------------------- chaining
