@@ -12,7 +12,7 @@ import numpy as np
 import riskbook
 from bench._common import fmt_seconds, machine_line, markdown_table, measure
 from bench.bench_engine import synthetic_prices
-from riskbook.book import BookBuilder, FunctionSleeve, demo_sleeves
+from riskbook.book import BookBuilder, BookConfig, FunctionSleeve, demo_sleeves
 from riskbook.datasets import load_sp500
 
 
@@ -45,11 +45,11 @@ def demo_backtest() -> list[list[object]]:
     t0 = time.perf_counter()
     result = riskbook.backtest(
         data,
-        BookBuilder(demo_sleeves()),
+        BookBuilder(demo_sleeves(), BookConfig(warmup_days=252), costs=5),
         schedule="daily",
         fill="next_close",
         start="2000-01-01",
-        costs="ib",
+        costs=5,
         cash=10_000_000,
         account="margin",
         leverage=2.0,
@@ -58,7 +58,8 @@ def demo_backtest() -> list[list[object]]:
     m = result.metrics()
     return [
         [
-            f"5 demo sleeves, 20 stocks, daily decisions 2000-2022 ({int(m['rebalances'])} books)",
+            f"5 demo sleeves, 20 stocks, daily decisions 2000-2022 ({int(m['rebalances'])} books,"
+            " 1-year warm-up, cost gate on)",
             fmt_seconds(elapsed),
         ]
     ]

@@ -826,13 +826,8 @@ def _assemble(
     out_dates = dates[first : int(stops[-1])]
     refit = dates[starts - 1]
     names = list(specs)
-    equity = np.empty((len(out_dates), len(names)))
-    gross = np.empty_like(equity)
-    turnover = np.empty((len(starts), len(names)))
-    fees = np.empty_like(turnover)
-    for j, name in enumerate(names):
-        eq, gr, to, fee = _chain(R, plan, alloc[name]["weights"], bps * 1e-4, symbols, dates)
-        equity[:, j], gross[:, j], turnover[:, j], fees[:, j] = eq, gr, to, fee
+    W = np.stack([alloc[name]["weights"] for name in names])
+    equity, gross, turnover, fees = _chain(R, plan, W, bps * 1e-4, symbols, dates)
     rets = np.empty_like(equity)
     rets[0] = equity[0] - 1.0
     rets[1:] = equity[1:] / equity[:-1] - 1.0
@@ -905,45 +900,51 @@ def _chain(
     symbols: tuple[str, ...],
     dates: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Equity (growth of 1), gross exposure, turnover and fees of one strategy.
+    """Equity (growth of 1), gross exposure, turnover and fees of every strategy at once.
 
-    One Python step per fold; the days inside a window are one cumulative product.
+    ``W`` is (strategies, folds, assets). One Python step per fold for all strategies; the days
+    inside a window are one cumulative product. Returns arrays of shape (rows, strategies) and
+    (folds, strategies).
     """
     starts, stops = plan.starts, plan.stops
+    n_strategies = W.shape[0]
     first = int(starts[0]) - 1
     n_rows = int(stops[-1]) - first
-    equity = np.empty(n_rows)
-    gross = np.empty(n_rows)
-    turnover = np.empty(len(starts))
-    fees = np.empty(len(starts))
-    h = np.zeros(R.shape[1])  # drifted position values
-    cash = 1.0
+    equity = np.empty((n_rows, n_strategies))
+    gross = np.empty_like(equity)
+    turnover = np.empty((len(starts), n_strategies))
+    fees = np.empty_like(turnover)
+    h = np.zeros((n_strategies, R.shape[1]))  # drifted position values
+    cash = np.ones(n_strategies)
     for k, (a, b) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
-        E = cash + float(h.sum())
-        target = W[k] * E
-        traded = float(np.abs(target - h).sum())
+        E = cash + h.sum(axis=1)
+        target = W[:, k] * E[:, None]
+        traded = np.abs(target - h).sum(axis=1)
         fee = fee_rate * traded
-        cash = E - float(target.sum()) - fee
+        cash = E - target.sum(axis=1) - fee
         turnover[k], fees[k] = traded / E, fee / E
         equity[a - 1 - first] = E - fee
-        gross[a - 1 - first] = float(np.abs(target).sum()) / (E - fee)
-        held = np.flatnonzero(target)
-        block = R[a:b, held]
-        if np.isnan(block).any():
-            r, c = (int(x) for x in np.argwhere(np.isnan(block))[0])
-            raise DataError(
-                "a held asset has no return inside a test window (delisted, or a gap?)",
-                symbol=symbols[held[c]],
-                date=dates[a + r],
-                parameter="data",
-            )
+        gross[a - 1 - first] = np.abs(target).sum(axis=1) / (E - fee)
+        block = R[a:b]
+        missing = np.isnan(block)
+        if missing.any():
+            held = (target != 0).any(axis=0)
+            bad = missing & held
+            if bad.any():
+                r, c = (int(x) for x in np.argwhere(bad)[0])
+                raise DataError(
+                    "a held asset has no return inside a test window (delisted, or a gap?)",
+                    symbol=symbols[c],
+                    date=dates[a + r],
+                    parameter="data",
+                )
+            block = np.where(missing, 0.0, block)  # assets nobody holds
         growth = np.cumprod(1.0 + block, axis=0)
-        path = growth * target[held]
-        value = path.sum(axis=1) + cash
-        equity[a - first : b - first] = value
-        gross[a - first : b - first] = np.abs(path).sum(axis=1) / value
-        h = np.zeros_like(h)
-        h[held] = path[-1]
+        path = growth[None, :, :] * target[:, None, :]  # (strategies, days, assets)
+        value = path.sum(axis=2) + cash[:, None]
+        equity[a - first : b - first] = value.T
+        gross[a - first : b - first] = (np.abs(path).sum(axis=2) / value).T
+        h = path[:, -1, :]
     return equity, gross, turnover, fees
 
 
