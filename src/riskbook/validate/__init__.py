@@ -13,12 +13,29 @@ from riskbook.validate.executor import (
     resolve_executor,
     task_seeds,
 )
+from riskbook.validate.pbo import PBOResult, pbo
+from riskbook.validate.sharpe import (
+    deflated_sharpe,
+    expected_combined_sharpe,
+    expected_max_sharpe,
+    min_track_record_length,
+    probabilistic_sharpe,
+    sharpe_ratio,
+)
 
 __all__ = [
     "DaskExecutor",
     "Executor",
+    "PBOResult",
     "ProcessExecutor",
     "SerialExecutor",
+    "deflated_sharpe",
+    "expected_combined_sharpe",
+    "expected_max_sharpe",
+    "min_track_record_length",
+    "pbo",
+    "probabilistic_sharpe",
     "resolve_executor",
+    "sharpe_ratio",
     "task_seeds",
 ]
