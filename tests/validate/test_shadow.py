@@ -204,6 +204,9 @@ def test_errors():
     with pytest.raises(ConfigError, match="need data") as err:
         shadow("hrp", "erc")
     assert err.value.parameter == "data"
+    with pytest.raises(ConfigError) as err:
+        shadow("hrp", "erc", r, periods_per_year="daily", train=40, test=20)
+    assert err.value.parameter == "periods_per_year"
     with pytest.raises(ConfigError, match="unknown allocator 'hrpp'"):
         shadow("hrpp", "erc", r, train=40, test=20)
 

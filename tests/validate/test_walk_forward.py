@@ -268,13 +268,13 @@ def test_verdict_each_way(sign):
     a, b = res.summary()["sharpe"][["HRP", "1/N-risk"]]
     if sign == 1:
         assert a > b
-        want = f"HRP beats 1/N-risk net of costs (Sharpe {a:.2f} vs {b:.2f}): ship HRP"
+        want = f"HRP beats 1/N-risk net of costs (Sharpe {a:.3f} vs {b:.3f}): ship HRP"
     else:
         assert a < b
-        want = f"HRP does not beat 1/N-risk net of costs (Sharpe {a:.2f} vs {b:.2f}): ship 1/N-risk"
+        want = f"HRP does not beat 1/N-risk net of costs (Sharpe {a:.3f} vs {b:.3f}): ship 1/N-risk"
     assert res.verdict == want
     assert re.fullmatch(
-        r"HRP (beats|does not beat) 1/N-risk net of costs \(Sharpe -?\d+\.\d\d vs -?\d+\.\d\d\): "
+        r"HRP (beats|does not beat) 1/N-risk net of costs \(Sharpe -?\d+\.\d{3} vs -?\d+\.\d{3}\): "
         r"ship (HRP|1/N-risk)",
         res.verdict,
     )

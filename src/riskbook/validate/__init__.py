@@ -14,6 +14,7 @@ from riskbook.validate.executor import (
     task_seeds,
 )
 from riskbook.validate.pbo import PBOResult, pbo
+from riskbook.validate.shadow import ShadowResult, shadow
 from riskbook.validate.sharpe import (
     deflated_sharpe,
     expected_combined_sharpe,
@@ -22,13 +23,17 @@ from riskbook.validate.sharpe import (
     probabilistic_sharpe,
     sharpe_ratio,
 )
+from riskbook.validate.walk_forward import DEFAULT_LADDER, WalkForwardResult, walk_forward
 
 __all__ = [
+    "DEFAULT_LADDER",
     "DaskExecutor",
     "Executor",
     "PBOResult",
     "ProcessExecutor",
     "SerialExecutor",
+    "ShadowResult",
+    "WalkForwardResult",
     "deflated_sharpe",
     "expected_combined_sharpe",
     "expected_max_sharpe",
@@ -36,6 +41,8 @@ __all__ = [
     "pbo",
     "probabilistic_sharpe",
     "resolve_executor",
+    "shadow",
     "sharpe_ratio",
     "task_seeds",
+    "walk_forward",
 ]

@@ -91,6 +91,9 @@ class ProcessExecutor:
         if len(items) <= 1 or self.workers == 1:
             return SerialExecutor().map(fn, items, progress=progress)
         ctx = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has riskbook (numpy, scipy, pandas) imported once,
+        # instead of each re-importing it: seconds saved on every pool start.
+        ctx.set_forkserver_preload(["riskbook", "riskbook.validate"])
         with concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx
         ) as pool:

@@ -44,11 +44,11 @@ import numpy as np
 import pandas as pd
 
 from riskbook.errors import ConfigError, DataError
+from riskbook.simulate.metrics import performance
 from riskbook.simulate.result import BacktestResult
 from riskbook.validate.executor import Progress
 from riskbook.validate.walk_forward import (
     WalkForwardResult,
-    _performance,
     returns_matrix,
     training_covariance,
     walk_forward,
@@ -158,7 +158,8 @@ class ShadowResult:
         rows: dict[str, dict[str, float]] = {}
         for side, name in zip(("a", "b"), self.names, strict=True):
             r = ts[f"return_{side}"].to_numpy()
-            perf = _performance(np.cumprod(1.0 + r), dates, ppy)
+            equity = np.r_[1.0, np.cumprod(1.0 + r)]  # 1 just before the first row
+            perf = performance(equity, np.r_[dates[:1], dates], periods_per_year=ppy)
             rows[name] = {
                 "sharpe": perf["sharpe"],
                 "annual_return": perf["cagr"],
@@ -266,6 +267,15 @@ def shadow(
                 parameter="a" if side is a else "b",
             )
     allocators = {n: s for n, s in zip(names, sides, strict=True) if not _is_result(s)}
+    if isinstance(periods_per_year, bool) or not (
+        isinstance(periods_per_year, int | float | np.number)
+        and math.isfinite(periods_per_year)
+        and periods_per_year > 0
+    ):
+        raise ConfigError(
+            f"periods_per_year must be a positive number, got {periods_per_year!r}",
+            parameter="periods_per_year",
+        )
     ppy = float(periods_per_year)
     wf = None
     if allocators:

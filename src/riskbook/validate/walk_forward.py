@@ -34,13 +34,12 @@ Conventions
   the cost of the first purchase. Returns are therefore **net** of costs. (Since the weights
   are of the equity before the fee, a fully invested portfolio borrows its fee at 0% until the
   next refit, which sells that much back: a portfolio whose weights did not drift still trades
-  its last fee.) ``turnover`` is
-  ``sum_i |w_i - h_i / E|`` (two-way, a fraction of pre-trade equity; 1.0 for the first
-  purchase of a fully invested portfolio).
+  its last fee.) ``turnover`` is ``sum_i |w_i - h_i / E|`` (two-way, a fraction of pre-trade
+  equity; 1.0 for the first purchase of a fully invested portfolio).
 - **Missing data.** An asset with a NaN anywhere in a fold's training window is left out of that
   fold: the allocator sees the other columns only and the asset's weight is 0. Which assets were
-  left out of which fold is in :attr:`WalkForwardResult.excluded` and :attr:`~WalkForwardResult.
-  notes`; nothing else is changed. (With ``anchored=True`` a late-starting asset therefore never
+  left out of which fold is in ``WalkForwardResult.excluded`` and ``.notes``; nothing else is
+  changed. (With ``anchored=True`` a late-starting asset therefore never
   enters: use rolling windows for such data.) A held asset whose return is NaN inside a test
   window (e.g. delisted) is a :class:`~riskbook.errors.DataError` naming it and the date; a
   constant asset in a training window is one too (give periods without data as NaN, not 0).
@@ -109,6 +108,8 @@ __all__ = [
     "DEFAULT_LADDER",
     "FOLDS_PER_TASK",
     "WalkForwardResult",
+    "returns_matrix",
+    "training_covariance",
     "walk_forward",
 ]
 
@@ -271,8 +272,8 @@ class WalkForwardResult:
         "beats" only with a strictly higher net Sharpe (at full precision; printed with two
         decimals). The two formats, exactly::
 
-            HRP beats 1/N-risk net of costs (Sharpe {a:.2f} vs {b:.2f}): ship HRP
-            HRP does not beat 1/N-risk net of costs (Sharpe {a:.2f} vs {b:.2f}): ship 1/N-risk
+            HRP beats 1/N-risk net of costs (Sharpe {a:.3f} vs {b:.3f}): ship HRP
+            HRP does not beat 1/N-risk net of costs (Sharpe {a:.3f} vs {b:.3f}): ship 1/N-risk
 
         Examples
         --------
@@ -290,8 +291,8 @@ class WalkForwardResult:
         sharpe = self._summary["sharpe"]
         a, b = float(sharpe[names["hrp"]]), float(sharpe[names["inverse_vol"]])
         if a > b:
-            return f"HRP beats 1/N-risk net of costs (Sharpe {a:.2f} vs {b:.2f}): ship HRP"
-        return f"HRP does not beat 1/N-risk net of costs (Sharpe {a:.2f} vs {b:.2f}): ship 1/N-risk"
+            return f"HRP beats 1/N-risk net of costs (Sharpe {a:.3f} vs {b:.3f}): ship HRP"
+        return f"HRP does not beat 1/N-risk net of costs (Sharpe {a:.3f} vs {b:.3f}): ship 1/N-risk"
 
 
 def _performance(equity: np.ndarray, dates: np.ndarray, ppy: float) -> dict[str, float]:
