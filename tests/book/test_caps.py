@@ -217,3 +217,17 @@ def test_caps_only_shrink_and_all_hold(book):
     if info["net_trim_level"] is not None:
         # Trimmed only as far as needed: the net lands on the cap, not below it.
         assert abs(abs(out.sum()) - cfg.net) <= tol
+
+
+def test_capper_equals_apply_caps():
+    """The hot-loop twin gives exactly apply_caps' weights (clusters, gross and net included)."""
+    from riskbook.book.caps import capper
+
+    symbols = tuple("ABCDEFGH")
+    config = CapsConfig(gross=1.5, net=0.4, per_name=0.3, clusters={"x": (("A", "B", "C"), 0.5)})
+    cap = capper(symbols, config, gross_cap=1.2, per_name_cap=0.25)
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        w = rng.normal(0.1, 0.4, size=8)
+        expected, _ = apply_caps(w, symbols, config, gross_cap=1.2, per_name_cap=0.25)
+        np.testing.assert_array_equal(cap(w), expected)

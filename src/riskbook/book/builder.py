@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskbook.book.caps import apply_caps
+from riskbook.book.caps import apply_caps, capper
 from riskbook.book.config import BookConfig
 from riskbook.book.governor import DrawdownGovernor, govern
 from riskbook.book.ladder import apply_ladder, capital_tier
@@ -340,10 +340,17 @@ class BookBuilder:
                 per_name_cap=None if tier is None else tier.per_name_cap,
             )
 
+        fast_caps = capper(
+            symbols,
+            cfg.caps,
+            gross_cap=None if tier is None else tier.gross_cap,
+            per_name_cap=None if tier is None else tier.per_name_cap,
+        )
+
         def caps_full_kelly(x_sub: np.ndarray) -> np.ndarray:
             full = np.zeros(n)
             full[idx] = x_sub * kelly
-            return caps(full)[0][idx] / kelly
+            return fast_caps(full)[idx] / kelly
 
         if cov_sub is not None and W_sub.any():
             full_kelly = replace(

@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -154,28 +154,10 @@ def apply_caps(
     """
     names = tuple(symbols)
     w = as_weight_vector(weights, names)
-    c_name = _tighter(config.per_name, "caps.per_name", per_name_cap, "per_name_cap")
-    g_max = _tighter(config.gross, "caps.gross", gross_cap, "gross_cap")
-    n_max = _cap(config.net, "caps.net")
-    clusters = _resolve_clusters(config.clusters, names)
-
-    clipped = np.abs(w) > c_name
-    w = np.clip(w, -c_name, c_name)
-
-    cluster_multipliers: dict[str, float] = {}
-    for cluster, members, cap in clusters:
-        size = float(np.abs(w[members]).sum())
-        multiplier = cap / size if size > cap else 1.0
-        w[members] *= multiplier
-        cluster_multipliers[cluster] = multiplier
-
-    gross_before = float(np.abs(w).sum())
-    gross_multiplier = g_max / gross_before if gross_before > g_max else 1.0
-    w *= gross_multiplier
-
-    net_before = float(w.sum())
-    w, level, trimmed = _trim_net(w, n_max)
-
+    c_name, g_max, n_max, clusters = _resolve(names, config, gross_cap, per_name_cap)
+    w, clipped, cluster_multipliers, gross_before, gross_multiplier, net_before, level, trimmed = (
+        _capped(w, c_name, g_max, n_max, clusters)
+    )
     info: dict[str, Any] = {
         "per_name_cap": c_name,
         "gross_cap": g_max,
@@ -191,6 +173,78 @@ def apply_caps(
         "net_after": float(w.sum()),
     }
     return w, info
+
+
+def capper(
+    symbols: Sequence[str],
+    config: CapsConfig,
+    *,
+    gross_cap: float | None = None,
+    per_name_cap: float | None = None,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """:func:`apply_caps` with the caps resolved and checked once, for hot loops.
+
+    The returned function takes finite weights aligned with ``symbols`` (not re-checked) and
+    returns the capped weights, exactly as :func:`apply_caps` would, without the record. Stage
+    3's cap-aware bisection calls it dozens of times per book.
+
+    Examples
+    --------
+    >>> from riskbook.book.config import CapsConfig
+    >>> cap = capper(("A", "B", "C"), CapsConfig(gross=1.0, net=1.0, per_name=0.5))
+    >>> np.round(cap(np.array([0.6, 0.3, 0.3])), 4).tolist()
+    [0.4545, 0.2727, 0.2727]
+    """
+    c_name, g_max, n_max, clusters = _resolve(tuple(symbols), config, gross_cap, per_name_cap)
+
+    def cap(weights: np.ndarray) -> np.ndarray:
+        return _capped(np.array(weights, dtype=float), c_name, g_max, n_max, clusters)[0]
+
+    return cap
+
+
+def _resolve(
+    names: tuple[str, ...],
+    config: CapsConfig,
+    gross_cap: float | None,
+    per_name_cap: float | None,
+) -> tuple[float, float, float, list[tuple[str, np.ndarray, float]]]:
+    c_name = _tighter(config.per_name, "caps.per_name", per_name_cap, "per_name_cap")
+    g_max = _tighter(config.gross, "caps.gross", gross_cap, "gross_cap")
+    return c_name, g_max, _cap(config.net, "caps.net"), _resolve_clusters(config.clusters, names)
+
+
+def _capped(
+    w: np.ndarray,
+    c_name: float,
+    g_max: float,
+    n_max: float,
+    clusters: list[tuple[str, np.ndarray, float]],
+) -> tuple:
+    """The four caps in order on ``w`` (modified in place), with what each did."""
+    clipped = np.abs(w) > c_name
+    np.clip(w, -c_name, c_name, out=w)
+    cluster_multipliers: dict[str, float] = {}
+    for cluster, members, cap in clusters:
+        size = float(np.abs(w[members]).sum())
+        multiplier = cap / size if size > cap else 1.0
+        w[members] *= multiplier
+        cluster_multipliers[cluster] = multiplier
+    gross_before = float(np.abs(w).sum())
+    gross_multiplier = g_max / gross_before if gross_before > g_max else 1.0
+    w *= gross_multiplier
+    net_before = float(w.sum())
+    w, level, trimmed = _trim_net(w, n_max)
+    return (
+        w,
+        clipped,
+        cluster_multipliers,
+        gross_before,
+        gross_multiplier,
+        net_before,
+        level,
+        trimmed,
+    )
 
 
 def _trim_net(w: np.ndarray, n_max: float) -> tuple[np.ndarray, float | None, list[int]]:
