@@ -160,3 +160,62 @@ def data_show(name: Annotated[str, typer.Argument(help="Stored data set name.")]
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command()
+def validate(
+    config: Annotated[
+        Path | None, typer.Argument(help="A book config (TOML); seed 003's defaults if omitted.")
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A short run: 2015-2022, fewer paths and points.")
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Local processes for the sweeps (1 = serial; all cores)."),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="A Dask scheduler address, e.g. tcp://host:8786."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the report and its tables (CSV) here.")
+    ] = None,
+) -> None:
+    """Run seed 003's validation plan on the demo sleeves: ladder, PBO, DSR, stress, sensitivity.
+
+    Results do not depend on where the sweeps run (serial, processes or Dask).
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from riskbook.book import BookConfig
+    from riskbook.validate.suite import ValidationSettings, validate_book
+
+    try:
+        book_config = BookConfig.from_toml(config) if config is not None else None
+        executor = cluster if cluster else (workers if workers is not None else "processes")
+        settings = ValidationSettings.quick() if quick else ValidationSettings()
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("starting", total=None)
+            report = validate_book(
+                config=book_config,
+                settings=settings,
+                executor=executor,
+                step=lambda label: progress.update(task, description=label),
+            )
+    except RiskbookError as exc:
+        _fail(exc)
+    text = report.text()
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "validation.txt").write_text(text)
+        for name, table in report.tables().items():
+            table.to_csv(out / f"{name}.csv")
+        console.print(f"written: {out}")
