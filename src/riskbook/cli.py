@@ -186,7 +186,14 @@ def validate(
 
     Results do not depend on where the sweeps run (serial, processes or Dask).
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from riskbook.book import BookConfig
     from riskbook.validate.suite import ValidationSettings, validate_book
@@ -198,16 +205,19 @@ def validate(
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
             transient=True,
-        ) as progress:
-            task = progress.add_task("starting", total=None)
+        ) as bar:
+            task = bar.add_task("starting", total=None)
             report = validate_book(
                 config=book_config,
                 settings=settings,
                 executor=executor,
-                step=lambda label: progress.update(task, description=label),
+                step=lambda label: bar.update(task, description=label, completed=0, total=None),
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except RiskbookError as exc:
         _fail(exc)

@@ -717,16 +717,17 @@ def _govern(r: np.ndarray, gov: GovernorConfig, scale: float) -> tuple[np.ndarra
     raw_floor = gov.floor_at / scale
     plain = replace(gov, cooloff_days=0, vol_adjusted=False)  # the curve alone
     n = len(r)
+    days = np.ascontiguousarray(r.T)  # one contiguous row per day
     equity = np.ones(n)
     peak = np.ones(n)
     cool = np.zeros(n, dtype=np.int64)  # day of the cooloff (1-based), 0 outside one
     m = np.ones(n)
-    governed = np.empty_like(r)
-    multipliers = np.empty_like(r)
-    for t in range(r.shape[1]):
-        multipliers[:, t] = m
-        governed[:, t] = m * r[:, t]
-        equity = equity * (1.0 + governed[:, t])
+    governed = np.empty_like(days)
+    multipliers = np.empty_like(days)
+    for t in range(len(days)):
+        multipliers[t] = m
+        governed[t] = m * days[t]
+        equity = equity * (1.0 + governed[t])
         if gov.cooloff_days > 0:
             ending = cool >= gov.cooloff_days
             cool = np.where(ending, 0, np.where(cool > 0, cool + 1, 0))
@@ -738,7 +739,7 @@ def _govern(r: np.ndarray, gov: GovernorConfig, scale: float) -> tuple[np.ndarra
         if gov.cooloff_days > 0:
             cool = np.where((cool == 0) & (effective >= gov.hard_cap), 1, cool)
         m = np.where(cool > 0, 0.0, drawdown_multiplier(effective, plain))
-    return governed, multipliers
+    return governed.T, multipliers.T
 
 
 def _mc_chunk(task: tuple) -> np.ndarray:

@@ -180,6 +180,7 @@ def validate_book(
     settings: ValidationSettings | None = None,
     executor: Any = "serial",
     step: Step | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ValidationReport:
     """Run seed 003's validation plan on the book the sleeves make.
 
@@ -199,6 +200,8 @@ def validate_book(
         not depend on it.
     step
         Called with a short label before each stage (a progress display).
+    progress
+        Called as ``progress(done, total)`` as the tasks of each sweep finish.
 
     Returns
     -------
@@ -243,6 +246,7 @@ def validate_book(
         test=settings.test,
         costs=settings.costs,
         executor=ex,
+        progress=progress,
     )
     ladder = wf.summary()
     ladder.loc["book (full layer)"] = _book_row(result.equity, wf.returns.index, ladder.columns)
@@ -279,12 +283,13 @@ def validate_book(
     window = span.returns().loc[: result.equity.index[-1]].iloc[-config.portfolio_vol.window :]
     hypo = hypothetical_stress(last, window.to_numpy(), symbols=span.symbols, config=config)
     mc = monte_carlo_stress(
-        r,
+        _ungoverned(book_returns, history, settings.fill),
         n_paths=settings.mc_paths,
         horizon=settings.mc_horizon,
         seed=settings.seed,
         config=config,
         executor=ex,
+        progress=progress,
     )
 
     say("sensitivity")
@@ -304,6 +309,7 @@ def validate_book(
             "leverage": config.caps.gross,
         },
         executor=ex,
+        progress=progress,
     )
     notes = (
         f"Ladder: sleeve-level allocators on the sleeves' daily returns, train {settings.train} "
@@ -346,6 +352,18 @@ def _book_row(equity: pd.Series, dates: pd.Index, columns: pd.Index) -> pd.Serie
     if "annual_return" in row.index:
         row["annual_return"] = stats.get("cagr", np.nan)
     return row
+
+
+def _ungoverned(returns: pd.Series, history: pd.DataFrame, fill: str) -> np.ndarray:
+    """The book's daily returns at full exposure: each day's return divided by the governor's
+    and kill tier's multiplier in force (the book decided one bar before the fill), so the Monte
+    Carlo applies the governor once. Cooloff days (multiplier 0) carry no information and are
+    left out."""
+    lag = 2 if fill in ("next_close", "next_open") else 1
+    m = (history.governor * history.tier_factor).reindex(returns.index).ffill().shift(lag)
+    m = m.to_numpy()
+    keep = np.isfinite(m) & (m > 0)
+    return returns.to_numpy()[keep] / m[keep]
 
 
 def _pbo_trials(
