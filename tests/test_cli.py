@@ -57,3 +57,29 @@ def test_data_errors_exit_2_with_a_message(tmp_path):
 def test_no_args_shows_help(args):
     _code, out = run(*args)
     assert "Usage" in out
+
+
+def test_lean_run_prints_the_log_and_metrics():
+    result = runner.invoke(
+        app,
+        [
+            "lean",
+            "run",
+            "examples/lean/factor_min_variance.py",
+            "--algorithm",
+            "FactorMinVarianceFixed",
+            "--costs",
+            "5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = re.sub(r"\s+", " ", result.output)
+    assert "2018-01-02 16:00:00 Target weights: [0.23794857" in out
+    assert "2018-01-03 16:00:00 Held weights after fills:" in out  # read after the fills
+    assert re.search(r"rebalances │ 19\.0000", out)
+
+
+def test_lean_run_names_an_ambiguous_file():
+    result = runner.invoke(app, ["lean", "run", "examples/lean/factor_min_variance.py"])
+    assert result.exit_code == 2
+    assert "algorithm" in result.output

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from riskbook.errors import RiskbookError
+from riskbook.errors import ConfigError, RiskbookError
 
 app = typer.Typer(
     name="riskbook",
@@ -229,3 +229,57 @@ def validate(
         for name, table in report.tables().items():
             table.to_csv(out / f"{name}.csv")
         console.print(f"written: {out}")
+
+
+lean_app = typer.Typer(
+    help="Run QuantConnect LEAN algorithms on riskbook's engine.", no_args_is_help=True
+)
+app.add_typer(lean_app, name="lean")
+
+
+@lean_app.command("run")
+def lean_run(
+    file: Annotated[Path, typer.Argument(help="A Python LEAN algorithm (QCAlgorithm subclass).")],
+    algorithm: Annotated[
+        str | None, typer.Option(help="The class to run when the file defines several.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="Override set_start_date.")] = None,
+    end: Annotated[str | None, typer.Option(help="Override set_end_date.")] = None,
+    cash: Annotated[float | None, typer.Option(help="Override set_cash.")] = None,
+    costs: Annotated[
+        str | None, typer.Option(help="'ib' (LEAN's default fees) or a number of bps.")
+    ] = None,
+    account: Annotated[str | None, typer.Option(help="cash or margin.")] = None,
+    parameter: Annotated[
+        list[str] | None, typer.Option("-p", "--parameter", help="NAME=VALUE for get_parameter.")
+    ] = None,
+) -> None:
+    """Run FILE with LEAN's daily timing; print its debug log and the metrics."""
+    from riskbook.lean import run_file
+
+    overrides: dict = {}
+    for key, value in (("start", start), ("end", end), ("cash", cash), ("account", account)):
+        if value is not None:
+            overrides[key] = value
+    if costs is not None:
+        try:
+            overrides["costs"] = float(costs)
+        except ValueError:
+            overrides["costs"] = costs
+    if parameter:
+        pairs = [p.split("=", 1) for p in parameter]
+        if any(len(p) != 2 for p in pairs):
+            _fail(ConfigError("parameters must be NAME=VALUE", parameter="parameter"))
+        overrides["parameters"] = dict(pairs)
+    try:
+        result = run_file(file, algorithm=algorithm, **overrides)
+    except RiskbookError as exc:
+        _fail(exc)
+    for line in result.logs:
+        console.print(line, markup=False, highlight=False)
+    table = Table(title="metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.metrics().items():
+        table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
