@@ -17,16 +17,11 @@ riskbook.errors.ConfigError: unknown key 'caps.per_nam'; did you mean 'caps.per_
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from riskbook.errors import ConfigError
+from riskbook._config import build_dataclass, read_toml
 
 
 @dataclass(frozen=True)
@@ -189,69 +184,9 @@ class BookConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookConfig:
         """A config from a (partial) nested dict; unknown keys raise ConfigError by name."""
-        return _build(cls, data, "")
+        return build_dataclass(cls, data)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> BookConfig:
         """A config from a TOML file (tables named after the sections above)."""
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from exc
-        except OSError as exc:
-            raise ConfigError(f"cannot read the config: {exc}", file=str(path)) from exc
-        return cls.from_dict(data)
-
-
-def _build(cls: type, data: Any, prefix: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'} must be a table", parameter=prefix or "config")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    values = {}
-    for key, value in data.items():
-        path = f"{prefix}.{key}" if prefix else key
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f"; did you mean '{prefix + '.' if prefix else ''}{close[0]}'?" if close else ""
-            raise ConfigError(f"unknown key '{path}'{hint}", parameter=path)
-        values[key] = _coerce(hints[key], value, path)
-    return cls(**values)
-
-
-def _coerce(hint: Any, value: Any, path: str) -> Any:
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, path)
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{path} must be a list", parameter=path)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value):
-            raise ConfigError(f"{path} must have {len(args)} items", parameter=path)
-        return tuple(
-            _coerce(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
-        )
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path} must be a table", parameter=path)
-        _, vt = typing.get_args(hint)
-        return {str(k): _coerce(vt, v, f"{path}.{k}") for k, v in value.items()}
-    if origin in (typing.Union, types.UnionType):
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path} must be a number, got {value!r}", parameter=path)
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path} must be an integer, got {value!r}", parameter=path)
-        return value
-    if hint is bool and not isinstance(value, bool):
-        raise ConfigError(f"{path} must be true or false, got {value!r}", parameter=path)
-    if hint is str and not isinstance(value, str):
-        raise ConfigError(f"{path} must be a string, got {value!r}", parameter=path)
-    return value
+        return cls.from_dict(read_toml(path))

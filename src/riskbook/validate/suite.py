@@ -181,6 +181,7 @@ def validate_book(
     executor: Any = "serial",
     step: Step | None = None,
     progress: Callable[[int, int], None] | None = None,
+    backtested: tuple[BacktestResult, BookBuilder] | None = None,
 ) -> ValidationReport:
     """Run seed 003's validation plan on the book the sleeves make.
 
@@ -202,6 +203,9 @@ def validate_book(
         Called with a short label before each stage (a progress display).
     progress
         Called as ``progress(done, total)`` as the tasks of each sweep finish.
+    backtested
+        The book's backtest and the builder that ran it, when already done with the same data,
+        sleeves, config and settings (the demo pipeline): not run again.
 
     Returns
     -------
@@ -220,19 +224,22 @@ def validate_book(
     begin = np.datetime64(settings.start) - np.timedelta64(int(settings.warmup_days * 1.6), "D")
     span = data.slice(begin, settings.end)
 
-    say("backtest of the book")
-    builder = BookBuilder(sleeves, config, costs=settings.costs)
-    result = backtest(
-        span,
-        builder,
-        schedule=settings.schedule,
-        fill=settings.fill,
-        start=settings.start,
-        costs=settings.costs,
-        cash=settings.cash,
-        account="margin",
-        leverage=config.caps.gross,
-    )
+    if backtested is None:
+        say("backtest of the book")
+        builder = BookBuilder(sleeves, config, costs=settings.costs)
+        result = backtest(
+            span,
+            builder,
+            schedule=settings.schedule,
+            fill=settings.fill,
+            start=settings.start,
+            costs=settings.costs,
+            cash=settings.cash,
+            account="margin",
+            leverage=config.caps.gross,
+        )
+    else:
+        result, builder = backtested
     history = builder.history_frame()
     book_returns = result.equity.pct_change().iloc[1:]
     sleeve_returns = builder.tracker.frame().loc[settings.start :].dropna(how="all")
