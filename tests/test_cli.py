@@ -83,3 +83,43 @@ def test_lean_run_names_an_ambiguous_file():
     result = runner.invoke(app, ["lean", "run", "examples/lean/factor_min_variance.py"])
     assert result.exit_code == 2
     assert "algorithm" in result.output
+
+
+def test_plan_writes_orders_sells_first_and_is_idempotent(tmp_path):
+    args = [
+        "plan",
+        "--positions",
+        "examples/plan/holdings.csv",
+        "--targets",
+        "examples/plan/targets.csv",
+        "--prices",
+        "examples/plan/prices.csv",
+        "--cash",
+        "5000",
+        "--out",
+    ]
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    code, out = run(*args, str(first))
+    assert code == 0, out
+    assert "written:" in out and "9 orders" in out
+    assert run(*args, str(second))[0] == 0
+    assert first.read_bytes() == second.read_bytes()
+    sides = [line.split(",")[1] for line in first.read_text().splitlines()[1:]]
+    assert sides == sorted(sides, key=lambda s: s != "SELL")  # every SELL before any BUY
+
+
+def test_plan_from_a_run_config_uses_the_integration_layer(tmp_path):
+    code, out = run("plan", "--book", "examples/weekly_quick.toml", "--cash", "1000000")
+    assert code == 0, out
+    assert "symbol,side,quantity,price,value" in out
+    assert "SELL" in out and "BUY" in out  # the long/short demo book, on a margin account
+
+
+def test_plan_bad_csv_names_file_row_and_column(tmp_path):
+    bad = tmp_path / "targets.csv"
+    bad.write_text("symbol,weight\nKO,0.5\nXYZ,0.2\n")
+    code, out = run(
+        "plan", "--targets", str(bad), "--prices", "examples/plan/prices.csv", "--cash", "1000"
+    )
+    assert code == 2
+    assert "XYZ" in out and "row=2" in out and "column=symbol" in out

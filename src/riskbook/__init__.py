@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from riskbook import errors
 from riskbook.data import DataReport, MarketData, PointInTimeView, load_prices
+from riskbook.execute.planner import RebalancePlan, plan, plan_from_book
 from riskbook.simulate import BacktestResult, backtest
 
 try:
@@ -20,8 +21,11 @@ __all__ = [
     "DataReport",
     "MarketData",
     "PointInTimeView",
+    "RebalancePlan",
     "__version__",
     "backtest",
     "errors",
     "load_prices",
+    "plan",
+    "plan_from_book",
 ]

@@ -283,3 +283,125 @@ def lean_run(
     for key, value in result.metrics().items():
         table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else str(value))
     console.print(table)
+
+
+@app.command("plan")
+def plan_command(
+    positions: Annotated[
+        Path | None, typer.Option("--positions", help="Holdings CSV: symbol,quantity.")
+    ] = None,
+    targets: Annotated[
+        Path | None, typer.Option("--targets", help="Target weights CSV: symbol,weight.")
+    ] = None,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices", help="Prices CSV: symbol,price (with --book: default last close)."
+        ),
+    ] = None,
+    book: Annotated[
+        Path | None,
+        typer.Option(
+            "--book",
+            help="Build the targets with the integration layer (a run or book config TOML).",
+        ),
+    ] = None,
+    data: Annotated[
+        str, typer.Option(help="With --book: price data (file, bundled name, store:NAME).")
+    ] = "sp500",
+    cash: Annotated[float, typer.Option(help="Cash held.")] = 0.0,
+    account: Annotated[
+        str | None, typer.Option(help="cash or margin (default: cash; margin with --book).")
+    ] = None,
+    leverage: Annotated[
+        float | None,
+        typer.Option(help="Gross limit (default 1; with --book the config's caps.gross)."),
+    ] = None,
+    lot_size: Annotated[int, typer.Option(help="Shares per lot.")] = 1,
+    min_trade_value: Annotated[float, typer.Option(help="Minimum ticket, in cash.")] = 0.0,
+    no_trade_band: Annotated[
+        float, typer.Option(help="Skip a trade whose weight change is at most this.")
+    ] = 0.0,
+    cash_buffer: Annotated[float, typer.Option(help="Fraction of equity kept in cash.")] = 0.0,
+    fractional: Annotated[bool, typer.Option(help="Trade fractional shares.")] = False,
+    rounding: Annotated[
+        str, typer.Option(help="auto, toward_zero, toward_target or nearest.")
+    ] = "auto",
+    costs: Annotated[
+        str | None, typer.Option(help="'ib' or a number of bps of fees (expected costs).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the orders CSV here (atomically).")
+    ] = None,
+) -> None:
+    """Orders that move --positions to --targets at --prices; the weights after, explained."""
+    from riskbook.execute.planner import plan, plan_from_book
+
+    cost_arg: object = costs
+    if costs is not None:
+        try:
+            cost_arg = float(costs)
+        except ValueError:
+            cost_arg = costs
+    options = dict(
+        cash=cash,
+        min_trade_value=min_trade_value,
+        no_trade_band=no_trade_band,
+        lot_size=lot_size,
+        fractional=fractional,
+        cash_buffer=cash_buffer,
+        rounding=rounding,
+        costs=cost_arg,
+    )
+    try:
+        if book is not None:
+            if targets is not None:
+                raise ConfigError("give --targets or --book, not both", parameter="targets")
+            config, sleeves, source = _book_inputs(book, data)
+            result = plan_from_book(
+                config,
+                source,
+                positions,
+                prices,
+                sleeves=sleeves,
+                account=account or "margin",
+                leverage=leverage,
+                **options,
+            )
+        else:
+            if targets is None or prices is None:
+                raise ConfigError(
+                    "--targets and --prices are required (or --book)", parameter="targets"
+                )
+            result = plan(
+                positions,
+                targets,
+                prices,
+                account=account or "cash",
+                leverage=1.0 if leverage is None else leverage,
+                **options,
+            )
+        if out is not None:
+            result.write_orders(out)
+    except RiskbookError as exc:
+        _fail(exc)
+    console.print(result.summary(), markup=False, highlight=False, soft_wrap=True)
+    if out is not None:
+        console.print(f"written: {out} ({len(result.orders)} orders)")
+    else:
+        console.print(result.orders_csv(), markup=False, highlight=False, end="")
+
+
+def _book_inputs(path: Path, data: str) -> tuple:
+    """A run config (its book, sleeves and data source) or a bare book config."""
+    from riskbook._config import read_toml
+    from riskbook.book import BookConfig
+    from riskbook.pipeline import RunConfig
+
+    table = read_toml(path)
+    run_keys = {"name", "data", "sleeves", "book", "backtest", "validate", "report"}
+    if set(table) & run_keys and not set(table) - run_keys:
+        run = RunConfig.from_dict(table)
+        source = data if data != "sp500" else run.data.source
+        return run.book, run.make_sleeves(), source
+    return BookConfig.from_dict(table), None, data

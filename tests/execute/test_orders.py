@@ -155,3 +155,19 @@ def test_bad_rules():
     ):
         with pytest.raises(ConfigError):
             OrderRules(**kwargs)
+
+
+@pytest.mark.parametrize("rounding", ["toward_zero", "nearest", "toward_target"])
+def test_a_name_held_by_the_band_is_not_re_rounded_into_a_trade(rounding):
+    """15 shares held in lots of 10, target 16 shares' worth, inside a 1% band: no order.
+    (toward_zero used to round the held 15 down to 10 and sell 5 despite the skip.)"""
+    from riskbook.execute.orders import plan_snapshot
+
+    p = np.array([100.0])
+    q0 = np.array([15.0])
+    cash = 100_000.0 - 1_500.0
+    w = np.array([1_600.0 / 100_000.0])
+    rules = OrderRules(lot_size=10, no_trade_band=0.01, rounding=rounding)
+    plan = plan_snapshot(w, q0, p, cash, ("A",), rules, Costs(), np.array([10.0]))
+    assert plan.skip_code[0] == 1
+    np.testing.assert_array_equal(plan.rounded, q0)

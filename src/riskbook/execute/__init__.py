@@ -12,6 +12,14 @@ from riskbook.execute.fills import (
     resolve_fill,
 )
 from riskbook.execute.orders import OrderPlan, OrderRules, plan_orders
+from riskbook.execute.planner import (
+    RebalancePlan,
+    plan,
+    plan_from_book,
+    read_holdings,
+    read_prices,
+    read_targets,
+)
 from riskbook.execute.reconcile import COMPONENTS
 from riskbook.execute.slippage import (
     FixedBpsSlippage,
@@ -38,7 +46,13 @@ __all__ = [
     "OrderPlan",
     "OrderRules",
     "PerShareFee",
+    "RebalancePlan",
     "VolumeShareSlippage",
+    "plan",
+    "plan_from_book",
     "plan_orders",
+    "read_holdings",
+    "read_prices",
+    "read_targets",
     "resolve_fill",
 ]

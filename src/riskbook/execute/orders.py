@@ -360,6 +360,8 @@ def plan_snapshot(
         skip[small] = 2
     kept = np.where(skip == 0, buffered, q0) if skip.any() else buffered
     rounded = kept if rules.fractional else round_quantities(kept, q0, lots, rules.rounding)
+    if skip.any():  # a held odd lot must not be re-rounded into a trade the rules skipped
+        rounded = np.where(skip != 0, q0, rounded)
     delta = rounded - q0
     if rules.account == "cash":
         delta = fit_buys_to_cash(
