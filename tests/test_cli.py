@@ -24,11 +24,32 @@ def test_version():
     assert run("--version") == (0, f"riskbook {__version__} ")
 
 
-def test_demo_prints_the_summary():
-    code, out = run("demo")
+def test_demo_runs_the_pipeline_keeps_the_run_and_writes_the_report(isolated_home):
+    """`riskbook demo --quick`: sleeves -> book -> backtest -> validation -> registry ->
+    report; then the registry lists the run and re-renders its report."""
+    code, out = run("demo", "--quick", "--workers", "2")
     assert code == 0, out
     assert "20 symbols, 8313 dates, 1990-01-02..2022-12-28" in out
-    assert "AAPL" in out and "XOM" in out
+    assert re.search(r"HRP (beats|does not beat) 1/N-risk net of costs", out)
+    run_id = re.search(r"run: (\S+)", out).group(1)
+    report = re.search(r"report: (\S+\.html)", out).group(1)
+    from pathlib import Path
+
+    page = Path(report).read_text(encoding="utf-8")
+    assert 'id="validation"' in page and "<script src=" not in page
+    code, listed = run("runs", "list")
+    assert code == 0 and run_id[:6] in listed
+    code, shown = run("runs", "show", run_id, "--config")
+    assert code == 0 and "warmup_days" in shown
+    again = isolated_home / "again.html"
+    code, out = run("report", run_id, "--out", str(again))
+    assert code == 0, out
+    assert 'id="validation"' in again.read_text(encoding="utf-8")
+
+
+def test_runs_errors_name_the_run():
+    code, out = run("runs", "show", "nosuchrun")
+    assert code == 2 and "nosuchrun" in out
 
 
 def test_data_ingest_list_show(tmp_path, sp500):

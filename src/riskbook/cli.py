@@ -73,21 +73,46 @@ def main(
 
 
 @app.command()
-def demo() -> None:
-    """Load the bundled data (no network) and summarise it."""
-    from riskbook.datasets import load_factor_etfs, load_sp500, load_sp500_index
+def demo(
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A short run: decisions from 2015, the quick checks.")
+    ] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Processes for the sweeps (default: all).")
+    ] = None,
+) -> None:
+    """The whole pipeline on the bundled data: five demo sleeves -> integration layer ->
+    backtest -> validation -> HTML report. Prints the report's path."""
+    from riskbook.datasets import load_sp500
 
     sp = load_sp500()
     console.print(
         f"[bold]Bundled S&P 500 data:[/] {len(sp.symbols)} symbols, {len(sp.dates)} dates, "
         f"{sp.start.date()}..{sp.end.date()} ({sp.frequency})"
     )
-    console.print(summary_table(sp, "20 S&P 500 stocks (adjusted closes)"))
-    for extra in (load_sp500_index(), load_factor_etfs()):
-        console.print(
-            f"{extra.name}: {', '.join(extra.symbols)}; {len(extra.dates)} dates, "
-            f"{extra.start.date()}..{extra.end.date()}"
+    console.print(
+        "five demo sleeves -> seed 003's integration layer -> daily backtest -> validation"
+    )
+    try:
+        outcome = _run(
+            None,
+            quick=quick,
+            validate=True,
+            executor=workers if workers is not None else "processes",
+            save=True,
+            report=True,
         )
+    except RiskbookError as exc:
+        _fail(exc)
+    _print_metrics(outcome.book.result)
+    v = outcome.validation
+    console.print(v.verdict or "", markup=False)
+    console.print(
+        f"PBO {v.pbo.pbo:.3f} over {len(v.pbo_trials)} configurations; deflated Sharpe "
+        f"{v.dsr['dsr']:.3f}; sensitivity: {v.sensitivity.verdict}",
+        markup=False,
+    )
+    _print_outcome(outcome)
 
 
 @data_app.command("ingest")
@@ -162,30 +187,7 @@ if __name__ == "__main__":  # pragma: no cover
     app()
 
 
-@app.command()
-def validate(
-    config: Annotated[
-        Path | None, typer.Argument(help="A book config (TOML); seed 003's defaults if omitted.")
-    ] = None,
-    quick: Annotated[
-        bool, typer.Option("--quick", help="A short run: 2015-2022, fewer paths and points.")
-    ] = False,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", help="Local processes for the sweeps (1 = serial; all cores)."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option("--cluster", help="A Dask scheduler address, e.g. tcp://host:8786."),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write the report and its tables (CSV) here.")
-    ] = None,
-) -> None:
-    """Run seed 003's validation plan on the demo sleeves: ladder, PBO, DSR, stress, sensitivity.
-
-    Results do not depend on where the sweeps run (serial, processes or Dask).
-    """
+def _sweep_progress():
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -195,40 +197,126 @@ def validate(
         TimeElapsedColumn,
     )
 
-    from riskbook.book import BookConfig
-    from riskbook.validate.suite import ValidationSettings, validate_book
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
+
+def _run(
+    config: Path | None, *, quick: bool, validate: bool, executor: object, save: bool, report: bool
+):
+    from riskbook.pipeline import RunConfig, run_pipeline
+
+    cfg = RunConfig.from_toml(config) if config is not None else RunConfig()
+    if quick:
+        cfg = cfg.quick()
+    with _sweep_progress() as bar:
+        task = bar.add_task("starting", total=None)
+        return run_pipeline(
+            cfg,
+            validate=validate,
+            report=report,
+            save=save,
+            executor=executor,
+            step=lambda label: bar.update(task, description=label, completed=0, total=None),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def _print_metrics(result) -> None:
+    table = Table(title="metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.metrics().items():
+        table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+def _print_outcome(outcome) -> None:
+    # soft_wrap: a long path stays on one line, so it can be copied (and parsed)
+    if outcome.run_id:
+        console.print(f"run: {outcome.run_id}", markup=False, soft_wrap=True)
+    if outcome.report_path:
+        console.print(f"report: {outcome.report_path}", markup=False, soft_wrap=True)
+
+
+QUICK = typer.Option("--quick", help="A short run: decisions from 2015, the quick validation.")
+CONFIG = typer.Argument(help="A run config (TOML, see examples/demo.toml); the demo if omitted.")
+
+
+@app.command()
+def backtest(
+    config: Annotated[Path | None, CONFIG] = None,
+    quick: Annotated[bool, QUICK] = False,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Do not keep the run.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no tear sheet.")] = False,
+) -> None:
+    """Backtest the configured book; keep the run and write its tear sheet."""
     try:
-        book_config = BookConfig.from_toml(config) if config is not None else None
-        executor = cluster if cluster else (workers if workers is not None else "processes")
-        settings = ValidationSettings.quick() if quick else ValidationSettings()
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("starting", total=None)
-            report = validate_book(
-                config=book_config,
-                settings=settings,
-                executor=executor,
-                step=lambda label: bar.update(task, description=label, completed=0, total=None),
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+        outcome = _run(
+            config,
+            quick=quick,
+            validate=False,
+            executor="serial",
+            save=not no_save,
+            report=not no_report,
+        )
     except RiskbookError as exc:
         _fail(exc)
-    text = report.text()
+    _print_metrics(outcome.book.result)
+    _print_outcome(outcome)
+
+
+@app.command()
+def validate(
+    config: Annotated[Path | None, CONFIG] = None,
+    quick: Annotated[bool, QUICK] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Local processes for the sweeps (1 = serial; all cores)."),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", help="A Dask scheduler address, e.g. tcp://host:8786."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the report text and tables (CSV) here.")
+    ] = None,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Do not keep the run.")] = False,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no tear sheet.")] = False,
+) -> None:
+    """Run seed 003's validation plan on the configured book: ladder, PBO, DSR, stress,
+    sensitivity.
+
+    Results do not depend on where the sweeps run (serial, processes or Dask).
+    """
+    executor = cluster if cluster else (workers if workers is not None else "processes")
+    try:
+        outcome = _run(
+            config,
+            quick=quick,
+            validate=True,
+            executor=executor,
+            save=not no_save,
+            report=not no_report,
+        )
+    except RiskbookError as exc:
+        _fail(exc)
+    text = outcome.validation.text()
     console.print(text, markup=False, highlight=False, soft_wrap=True)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "validation.txt").write_text(text)
-        for name, table in report.tables().items():
+        for name, table in outcome.validation.tables().items():
             table.to_csv(out / f"{name}.csv")
         console.print(f"written: {out}")
+    _print_outcome(outcome)
 
 
 lean_app = typer.Typer(
@@ -277,12 +365,7 @@ def lean_run(
         _fail(exc)
     for line in result.logs:
         console.print(line, markup=False, highlight=False)
-    table = Table(title="metrics")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for key, value in result.metrics().items():
-        table.add_row(key, f"{value:,.4f}" if isinstance(value, float) else str(value))
-    console.print(table)
+    _print_metrics(result)
 
 
 @app.command("plan")
@@ -405,3 +488,109 @@ def _book_inputs(path: Path, data: str) -> tuple:
         source = data if data != "sp500" else run.data.source
         return run.book, run.make_sleeves(), source
     return BookConfig.from_dict(table), None, data
+
+
+runs_app = typer.Typer(help="The run registry ($RISKBOOK_HOME/runs).", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+
+def _frame_table(frame, title: str | None = None) -> Table:
+    table = Table(title=title)
+    table.add_column(frame.index.name or "", justify="left")
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for idx, row in frame.iterrows():
+        cells = [f"{v:,.4f}" if isinstance(v, float) else escape(str(v)) for v in row.tolist()]
+        table.add_row(escape(str(idx)), *cells)
+    return table
+
+
+@runs_app.command("list")
+def runs_list(
+    kind: Annotated[str | None, typer.Option(help="backtest or validate.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+) -> None:
+    """The runs kept, newest first, with headline metrics."""
+    from riskbook.report import Registry
+
+    registry = Registry()
+    try:
+        frame = registry.list(kind=kind, limit=limit)
+    except RiskbookError as exc:
+        _fail(exc)
+    if frame.empty:
+        console.print(f"no runs in {registry.root}")
+        return
+    shown = frame.set_index("run_id")[
+        ["name", "kind", "created_at", "cagr", "volatility", "sharpe", "max_drawdown"]
+    ].copy()
+    shown["created_at"] = [str(t)[:16] for t in shown["created_at"]]
+    console.print(_frame_table(shown, "runs"))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id, a unique prefix, or 'latest'.")],
+    config: Annotated[bool, typer.Option("--config", help="Also print its config.")] = False,
+) -> None:
+    """One run: what it was and its metrics."""
+    import json
+
+    from riskbook.report import Registry
+
+    try:
+        record = Registry().get(run_id)
+    except RiskbookError as exc:
+        _fail(exc)
+    console.print(_frame_table(record.summary().to_frame("value"), record.run_id))
+    console.print(_frame_table(record.metrics.to_frame("value"), "metrics"))
+    if config:
+        console.print(json.dumps(record.config, indent=2, default=str), markup=False)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    a: Annotated[str, typer.Argument(help="First run (id, prefix or 'latest').")],
+    b: Annotated[str, typer.Argument(help="Second run.")],
+) -> None:
+    """Two runs' metrics side by side, and how their configs differ."""
+    from riskbook.report import Registry
+
+    registry = Registry()
+    try:
+        frame = registry.compare(a, b)
+        ra, rb = registry.get(a), registry.get(b)
+        diff = registry.config_diff(a, b)
+    except RiskbookError as exc:
+        _fail(exc)
+    console.print(_frame_table(frame, f"{ra.name} vs {rb.name}"))
+    if ra.data_fingerprint != rb.data_fingerprint:
+        console.print("[yellow]note:[/] the two runs used different data")
+    if len(diff):
+        console.print(_frame_table(diff, "config differences"))
+
+
+@app.command()
+def report(
+    run_id: Annotated[str, typer.Argument(help="A run id, a unique prefix, or 'latest'.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the HTML.")] = None,
+) -> None:
+    """Re-render a kept run's HTML tear sheet from the registry."""
+    from riskbook.pipeline import validation_from_record
+    from riskbook.report import Registry, tear_sheet
+
+    try:
+        record = Registry().get(run_id)
+        tables = record.tables
+        path = tear_sheet(
+            record.result(),
+            out or Path(f"{record.run_id}.html"),
+            history=tables.get("history"),
+            sleeve_weights=tables.get("sleeve_weights"),
+            audit=tables.get("audit"),
+            validation=validation_from_record(record),
+            title=f"riskbook: {record.name or record.run_id}",
+        )
+    except RiskbookError as exc:
+        _fail(exc)
+    console.print(f"report: {path}", markup=False, soft_wrap=True)

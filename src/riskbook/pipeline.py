@@ -76,7 +76,7 @@ class BacktestSection:
 class ValidateSection:
     """The validation plan's own knobs (data, book and trading come from the run)."""
 
-    quick: bool = False
+    quick: bool = False  # the quick preset's sweep sizes (fewer paths, trials and points)
     train: int = 252
     test: int = 21
     pbo_lookbacks: tuple[int, ...] = (63, 126, 252)
@@ -152,6 +152,21 @@ class RunConfig:
         """
         return dataclasses.asdict(self)
 
+    def quick(self) -> RunConfig:
+        """The same run made short: decisions from 2015 and the quick validation preset.
+
+        Examples
+        --------
+        >>> RunConfig().quick().data.start
+        '2015-01-01'
+        """
+        start = max(self.data.start, "2015-01-01")
+        return replace(
+            self,
+            data=replace(self.data, start=start),
+            validate=replace(self.validate, quick=True),
+        )
+
     def make_sleeves(self) -> list[Any]:
         """The configured sleeves, in the config's order.
 
@@ -175,7 +190,7 @@ class RunConfig:
         return replace(
             base,
             **knobs,
-            start=base.start if v.quick else self.data.start,
+            start=self.data.start,
             end=self.data.end,
             schedule=self.backtest.schedule,
             fill=self.backtest.fill,
@@ -315,13 +330,34 @@ def run_pipeline(
 
 
 def _tables(run: BookRun, validation: Any) -> dict[str, Any]:
-    tables = {"history": run.builder.history_frame()}
+    tables = {
+        "history": run.builder.history_frame(),
+        "sleeve_weights": run.builder.sleeve_weights_frame(),
+        "sleeve_returns": run.builder.tracker.frame(),
+    }
     if run.builder.last_book is not None:
         tables["audit"] = run.builder.last_book.audit_frame()
-    tables["sleeve_returns"] = run.builder.tracker.frame()
     if validation is not None:
-        tables |= {f"validation_{k}": v for k, v in validation.tables().items()}
+        tables |= {f"{VALIDATION_PREFIX}{k}": v for k, v in validation.tables().items()}
     return tables
+
+
+#: Registry table names of a validation's tables start with this.
+VALIDATION_PREFIX = "validation."
+
+
+def validation_from_record(record: Any) -> dict[str, Any] | None:
+    """The tear sheet's ``validation`` mapping rebuilt from a registry record (None if the run
+    was not validated)."""
+    names = [n for n in record.table_names if n.startswith(VALIDATION_PREFIX)]
+    if not names:
+        return None
+    out: dict[str, Any] = {n[len(VALIDATION_PREFIX) :]: record.table(n) for n in names}
+    tags = record.tags or {}
+    for key in ("verdict", "sensitivity_verdict", "notes"):
+        if key in tags:
+            out[key] = tags[key]
+    return out
 
 
 def _save(run: BookRun, validation: Any) -> str:
@@ -334,6 +370,13 @@ def _save(run: BookRun, validation: Any) -> str:
         config=run.config.to_dict(),
         data=run.data,
         tables=_tables(run, validation),
+        tags=None
+        if validation is None
+        else {
+            "verdict": validation.verdict,
+            "sensitivity_verdict": validation.sensitivity.verdict,
+            "notes": list(validation.notes),
+        },
     )
     return record.run_id
 
@@ -352,6 +395,7 @@ def _report(run: BookRun, validation: Any, run_id: str | None) -> Path:
         run.result,
         path,
         history=run.builder.history_frame(),
+        sleeve_weights=run.builder.sleeve_weights_frame(),
         audit=None if last is None else last.audit_frame(),
         validation=validation,
         title=f"riskbook: {run.config.name}",

@@ -164,6 +164,7 @@ class BookBuilder:
         self._event_refresh = False
         self.last_book: TargetBook | None = None
         self._history: list[tuple] = []
+        self._sleeve_history: list[tuple[np.datetime64, dict[str, float]]] = []
         #: Equity assumed by :meth:`build` when no portfolio is given (capital ladder, dust).
         self.notional_equity = 1_000_000.0
 
@@ -415,6 +416,7 @@ class BookBuilder:
 
         book = TargetBook(view.time, symbols, W, {k: float(v) for k, v in a.items()}, tuple(audit))
         self.last_book = book
+        self._sleeve_history.append((view.time, book.sleeve_weights))
         self._history.append(
             (
                 view.time,
@@ -434,6 +436,25 @@ class BookBuilder:
             )
         )
         return book
+
+    def sleeve_weights_frame(self) -> pd.DataFrame:
+        """The sleeve weights (stage 1's allocation) at every decision, one column a sleeve.
+
+        A sleeve not allocated at a decision (warming up, demoted) has weight 0 there.
+
+        Examples
+        --------
+        >>> from riskbook.datasets import load_sp500
+        >>> from riskbook.book import BookBuilder, BookConfig, demo_sleeves
+        >>> data = load_sp500().slice("2013-01-01", "2015-06-30")
+        >>> builder = BookBuilder(demo_sleeves(), BookConfig(warmup_days=252))
+        >>> _ = builder.build(data.until(data.dates[-1]))
+        >>> builder.sleeve_weights_frame().round(3).iloc[0].to_dict()
+        {'ts_trend': 0.196, 'xs_momentum': 0.192, 'st_reversal': 0.159, 'low_vol': 0.125, 'pairs': 0.328}
+        """
+        index = pd.DatetimeIndex([t for t, _ in self._sleeve_history], name="time")
+        frame = pd.DataFrame([w for _, w in self._sleeve_history], index=index)
+        return frame.reindex(columns=list(self.sleeves)).fillna(0.0)
 
     HISTORY_COLUMNS = (
         "equity",
