@@ -9,11 +9,10 @@ import time
 
 import numpy as np
 
-import riskbook
 from bench._common import fmt_seconds, machine_line, markdown_table, measure
 from bench.bench_engine import synthetic_prices
-from riskbook.book import BookBuilder, BookConfig, FunctionSleeve, demo_sleeves
-from riskbook.datasets import load_sp500
+from riskbook.book import BookBuilder, FunctionSleeve
+from riskbook.pipeline import RunConfig, run_book
 
 
 def synthetic_sleeve(k: int, n: int) -> FunctionSleeve:
@@ -41,21 +40,11 @@ def one_book() -> list[list[object]]:
 
 
 def demo_backtest() -> list[list[object]]:
-    data = load_sp500().slice("1999-01-01", "2022-12-28")
+    """The demo's run (`riskbook.pipeline.RunConfig()`), the one `riskbook demo` makes."""
     t0 = time.perf_counter()
-    result = riskbook.backtest(
-        data,
-        BookBuilder(demo_sleeves(), BookConfig(warmup_days=252), costs=5),
-        schedule="daily",
-        fill="next_close",
-        start="2000-01-01",
-        costs=5,
-        cash=10_000_000,
-        account="margin",
-        leverage=2.0,
-    )
+    run = run_book(RunConfig())
     elapsed = time.perf_counter() - t0
-    m = result.metrics()
+    m = run.result.metrics()
     return [
         [
             f"5 demo sleeves, 20 stocks, daily decisions 2000-2022 ({int(m['rebalances'])} books,"

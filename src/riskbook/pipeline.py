@@ -38,6 +38,7 @@ from riskbook.book.sleeves import (
 from riskbook.data import MarketData, load_prices
 from riskbook.errors import ConfigError
 from riskbook.simulate import BacktestResult, backtest
+from riskbook.validate.suite import ValidationSettings
 
 #: The built-in sleeves a config can name, with their classes.
 SLEEVES: dict[str, type] = {
@@ -72,21 +73,24 @@ class BacktestSection:
     leverage: float = 2.0
 
 
+_V = ValidationSettings  # the validation plan's defaults live there, once
+
+
 @dataclass(frozen=True)
 class ValidateSection:
     """The validation plan's own knobs (data, book and trading come from the run)."""
 
     quick: bool = False  # the quick preset's sweep sizes (fewer paths, trials and points)
-    train: int = 252
-    test: int = 21
-    pbo_lookbacks: tuple[int, ...] = (63, 126, 252)
-    n_partitions: int = 16
-    mc_paths: int = 2000
-    mc_horizon: int = 252
-    seed: int = 0
-    sensitivity_parameters: tuple[str, ...] = ("lookback", "shrinkage", "vol_target", "ewma_lambda")
-    sensitivity_factors: tuple[float, ...] = (0.5, 1.0, 1.5)
-    sensitivity_schedule: str = "weekly"
+    train: int = _V.train
+    test: int = _V.test
+    pbo_lookbacks: tuple[int, ...] = _V.pbo_lookbacks
+    n_partitions: int = _V.n_partitions
+    mc_paths: int = _V.mc_paths
+    mc_horizon: int = _V.mc_horizon
+    seed: int = _V.seed
+    sensitivity_parameters: tuple[str, ...] = _V.sensitivity_parameters
+    sensitivity_factors: tuple[float, ...] = _V.sensitivity_factors
+    sensitivity_schedule: str = _V.sensitivity_schedule
 
 
 @dataclass(frozen=True)
@@ -177,10 +181,8 @@ class RunConfig:
         """
         return [build_dataclass(SLEEVES[name], params) for name, params in self.sleeves.items()]
 
-    def validation_settings(self) -> Any:
+    def validation_settings(self) -> ValidationSettings:
         """The :class:`riskbook.validate.ValidationSettings` this run implies."""
-        from riskbook.validate.suite import ValidationSettings
-
         v = self.validate
         base = ValidationSettings.quick() if v.quick else ValidationSettings()
         knobs = {f.name: getattr(v, f.name) for f in dataclasses.fields(v) if f.name != "quick"}
