@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import re
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,11 @@ import pandas as pd
 from riskbook.data.market_data import MarketData
 from riskbook.data.validation import GapPolicy
 from riskbook.errors import StoreError
+
+#: Test hook: when this environment variable names a stage of :meth:`Store.ingest` ("written":
+#: the temporary file is complete but not yet swapped in), the ingest sleeps there so a test can
+#: kill the process mid-write (as ``RISKBOOK_REGISTRY_PAUSE_AT`` does for the registry).
+PAUSE_ENV = "RISKBOOK_STORE_PAUSE_AT"
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 META_KEY = "riskbook"
@@ -60,6 +67,26 @@ class StoreEntry:
     fingerprint: str
     gaps: str
     changed_cells: int
+
+
+def _pause(stage: str) -> None:
+    if os.environ.get(PAUSE_ENV) == stage:
+        print(f"riskbook store: paused at {stage}", file=sys.stderr, flush=True)
+        time.sleep(600)
+
+
+def _remove_stale_temporaries(root: Path, name: str) -> None:
+    """Delete temporary files a killed ingest of ``name`` left behind (their process is gone)."""
+    for tmp in root.glob(f".{name}.parquet.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # alive but not ours
+            continue
 
 
 def _fsync_dir(path: Path) -> None:
@@ -136,9 +163,11 @@ class Store:
             "changed_cells": len(data.report.filled) + sum(len(s) for _, s in data.report.dropped),
         }
         self.root.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(self.root, name)
         tmp = self.root / f".{name}.parquet.tmp-{os.getpid()}"
         try:
             self._write(data, tmp, meta)
+            _pause("written")
             with open(tmp, "rb+") as handle:
                 os.fsync(handle.fileno())
             os.replace(tmp, target)  # the one atomic step: readers see old or new, never half

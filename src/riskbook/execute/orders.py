@@ -14,6 +14,7 @@ Orders run position-reducing first, then by value, largest first (LEAN's OrderBy
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -196,12 +197,15 @@ def fit_buys_to_cash(
         return delta
     free = costs.is_free
 
+    # Summed exactly as the engine books the fill (one math.fsum of the cash and every flow), so
+    # "fits" here means the booked cash is >= 0 too, not just a differently rounded estimate.
     def cash_after(d: np.ndarray) -> float:
         if free:
-            return cash - float(np.dot(d, price))
+            return math.fsum([cash, *(-d * price).tolist()])
         # every model charges nothing for a zero quantity, so no need to select the traded names
         fill = costs.slippage.price(d, price, volume)
-        return cash - float(np.dot(d, fill)) - float(costs.fee.fee(d, fill).sum())
+        fee = costs.fee.fee(d, fill)
+        return math.fsum([cash, *(-d * fill).tolist(), *(-np.asarray(fee)).tolist()])
 
     left = cash_after(delta)
     if left >= 0:
@@ -217,7 +221,9 @@ def fit_buys_to_cash(
         left = cash_after(out)
         if left >= 0:
             return out
-        scale *= max(0.0, 1.0 - max(-left / need, 1e-9) * 1.0001)
+        # the floor on the step only guarantees progress: an overdraft of a rounding error
+        # (the fsum above can land 1 ulp below zero) costs an ulp-sized cut, not 1e-9 of the buys
+        scale *= max(0.0, 1.0 - max(-left / need, 1e-15) * 1.0001)
     # Minimum fees can still overdraw by a little: drop the smallest buys one at a time.
     for i in np.argsort(np.where(buys, out * price, np.inf)):
         if not buys[i] or cash_after(out) >= 0:

@@ -289,18 +289,31 @@ class _Engine:
                 continue
             w = _target_array(raw, self.symbols, self.index, t)
             volume = None if volumes is None else volumes[d]
-            plan = plan_snapshot(
-                w,
-                self.q,
-                price,
-                self.cash,
-                self.symbols,
-                self.rules,
-                self.costs,
-                self.lots,
-                volume,
-                t,
-            )
+            try:
+                plan = plan_snapshot(
+                    w,
+                    self.q,
+                    price,
+                    self.cash,
+                    self.symbols,
+                    self.rules,
+                    self.costs,
+                    self.lots,
+                    volume,
+                    t,
+                )
+            except DataError as exc:
+                # A volume-share slippage model cannot name the symbol of a zero-volume bar.
+                if exc.symbol is not None or exc.parameter != "volume" or volume is None:
+                    raise
+                moving = ~(volume > 0) & ((w != 0) | (self.q != 0))
+                j = int(np.argmax(moving)) if moving.any() else None
+                raise DataError(
+                    exc.message,
+                    symbol=None if j is None else self.symbols[j],
+                    date=t,
+                    parameter="volume",
+                ) from exc
             self._fill(
                 int(d),
                 plan,
@@ -314,6 +327,17 @@ class _Engine:
         delta = plan.delta
         idx = np.flatnonzero(delta)
         ref_t = ref[idx]
+        if volume is not None and getattr(self.costs.slippage, "needs_volume", False):
+            dry = ~(volume[idx] > 0)
+            if dry.any():  # named here: the slippage model sees no symbols or dates
+                raise DataError(
+                    "an order on a bar with zero volume cannot be filled by "
+                    f"{type(self.costs.slippage).__name__}; drop the symbol on such days or use "
+                    "a slippage model that does not need volume",
+                    symbol=self.symbols[int(idx[np.argmax(dry)])],
+                    date=self.data.dates[f],
+                    parameter="volume",
+                )
         if not (ref_t > 0).all():
             i = int(idx[np.argmin(ref_t > 0)])
             raise DataError(
@@ -321,10 +345,12 @@ class _Engine:
                 symbol=self.symbols[i],
                 date=self.data.dates[f],
             )
-        # A fill on the decision bar itself ("close") is at the price the plan already fitted to
-        # the cash; a later fill re-checks that the buys can still be paid for (pro rata, so the
-        # result does not depend on the order the fills are sent in).
-        if self.rules.account == "cash" and f != d and len(idx):
+        # Every fill re-checks that the buys can still be paid for (pro rata, so the result does
+        # not depend on the order the fills are sent in). A later fill is at a new price; even a
+        # fill on the decision bar itself ("close") needs it, because plan.delta is recomputed as
+        # planned - current, which can exceed the fitted delta by an ulp with fractional shares
+        # and overdraw the cash by ~1e-14 (a no-op otherwise: the fit returns at once).
+        if self.rules.account == "cash" and len(idx):
             ref_safe = np.where(ref > 0, ref, 1.0)
             delta = fit_buys_to_cash(delta, ref_safe, self.cash, self.costs, self.flot, volume)
             idx = np.flatnonzero(delta)
