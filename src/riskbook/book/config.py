@@ -3,6 +3,10 @@
 Every knob of the Portfolio Integration Layer lives here with the first production value from
 seed 003's table; ``BookConfig.from_toml(path)`` and ``BookConfig.from_dict(d)`` load a partial
 tree over the defaults and reject an unknown key by name, suggesting the closest valid one.
+A ``BookConfig`` checks every value's range when it is built (see :func:`validate_book_config`):
+an out-of-range or contradictory value is a ``ConfigError`` naming the dotted parameter and the
+valid range. The sections alone stay lenient (the stage functions check what they use), so a
+section can be built on its own for a sweep or a test.
 
 Examples
 --------
@@ -13,15 +17,21 @@ Examples
 Traceback (most recent call last):
 ...
 riskbook.errors.ConfigError: unknown key 'caps.per_nam'; did you mean 'caps.per_name'? [parameter=caps.per_nam]
+>>> BookConfig.from_dict({"portfolio_vol": {"leverage": [2.0, 0.3]}})
+Traceback (most recent call last):
+...
+riskbook.errors.ConfigError: portfolio_vol.leverage must be (low, high) with 0 <= low <= high and high > 0, got (2.0, 0.3) [parameter=portfolio_vol.leverage]
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from riskbook._config import build_dataclass, read_toml
+from riskbook.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,9 @@ class BookConfig:
     warmup_days: int = 0
     periods_per_year: float = 252.0
 
+    def __post_init__(self) -> None:
+        validate_book_config(self)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BookConfig:
         """A config from a (partial) nested dict; unknown keys raise ConfigError by name."""
@@ -190,3 +203,137 @@ class BookConfig:
     def from_toml(cls, path: str | Path) -> BookConfig:
         """A config from a TOML file (tables named after the sections above)."""
         return cls.from_dict(read_toml(path))
+
+
+# ----------------------------------------------------------------------------- validation
+_ESTIMATORS = ("auto", "ledoit_wolf", "factor")
+
+
+def _num(value: Any, parameter: str, low: float, high: float, *, closed: str = "[]") -> float:
+    """``value`` as a finite float in the interval ``low..high`` (``closed`` says which ends)."""
+    lo_ok = (lambda x: x >= low) if closed[0] == "[" else (lambda x: x > low)
+    hi_ok = (lambda x: x <= high) if closed[1] == "]" else (lambda x: x < high)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{parameter} must be a number, got {value!r}", parameter=parameter)
+    out = float(value)
+    if not (math.isfinite(out) and lo_ok(out) and hi_ok(out)):
+        span = f"{closed[0]}{low:g}, {high:g}{closed[1]}"
+        raise ConfigError(
+            f"{parameter} must lie in {span}, got {value!r}; choose a value in that range",
+            parameter=parameter,
+        )
+    return out
+
+
+def _int(value: Any, parameter: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{parameter} must be an integer, got {value!r}", parameter=parameter)
+    if value < low:
+        raise ConfigError(
+            f"{parameter} must be an integer >= {low}, got {value!r}", parameter=parameter
+        )
+    return value
+
+
+def _pair(value: Any, parameter: str) -> tuple[float, float]:
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ConfigError(
+            f"{parameter} must be a pair (low, high), got {value!r}", parameter=parameter
+        )
+    lo, hi = (_num(v, parameter, -math.inf, math.inf, closed="()") for v in value)
+    return lo, hi
+
+
+def validate_book_config(cfg: BookConfig) -> None:
+    """Check every value of ``cfg`` is in range and that no two values contradict each other.
+
+    Raises
+    ------
+    ConfigError
+        Naming the dotted parameter (``portfolio_vol.leverage``) and the valid range.
+    """
+    inf = math.inf
+    s = cfg.sleeve_vol
+    _num(s.target, "sleeve_vol.target", 0.0, inf, closed="(]")
+    _num(s.halflife, "sleeve_vol.halflife", 0.0, inf, closed="(]")
+    _num(s.floor, "sleeve_vol.floor", 0.0, inf)
+    _int(s.min_history, "sleeve_vol.min_history", 2)
+    _num(s.max_scale, "sleeve_vol.max_scale", 0.0, inf, closed="(]")
+
+    a = cfg.allocation
+    _int(a.window, "allocation.window", 2)
+    _num(a.halflife, "allocation.halflife", 0.0, inf, closed="(]")
+    _num(a.shrinkage_scale, "allocation.shrinkage_scale", 0.0, inf)
+    _num(a.sleeve_cap, "allocation.sleeve_cap", 0.0, 1.0, closed="(]")
+    _num(a.divergence_alarm, "allocation.divergence_alarm", 0.0, inf)
+    _num(a.skill_tilt, "allocation.skill_tilt", 0.0, 1.0)
+    _int(a.skill_warmup, "allocation.skill_warmup", 0)
+    _int(a.skill_window, "allocation.skill_window", 2)
+    _num(a.skill_halflife, "allocation.skill_halflife", 0.0, inf, closed="(]")
+    _num(a.smoothing, "allocation.smoothing", 0.0, 1.0, closed="[)")
+    _num(a.min_change, "allocation.min_change", 0.0, 1.0)
+    _int(a.probation_days, "allocation.probation_days", 0)
+    _num(a.probation_start, "allocation.probation_start", 0.0, 1.0, closed="(]")
+    if not a.ladder:
+        raise ConfigError(
+            "allocation.ladder is empty; give at least one method", parameter="allocation.ladder"
+        )
+
+    p = cfg.portfolio_vol
+    target = _num(p.target, "portfolio_vol.target", 0.0, inf, closed="(]")
+    lo, hi = _pair(p.band, "portfolio_vol.band")
+    if not 0 < lo <= target <= hi:
+        raise ConfigError(
+            f"portfolio_vol.band must satisfy 0 < low <= portfolio_vol.target ({target}) <= high, "
+            f"got {p.band}; widen the band or move the target into it",
+            parameter="portfolio_vol.band",
+        )
+    lo, hi = _pair(p.leverage, "portfolio_vol.leverage")
+    if not (0 <= lo <= hi and hi > 0):
+        raise ConfigError(
+            "portfolio_vol.leverage must be (low, high) with 0 <= low <= high and high > 0, "
+            f"got {p.leverage}",
+            parameter="portfolio_vol.leverage",
+        )
+    _int(p.window, "portfolio_vol.window", 2)
+    if p.estimator not in _ESTIMATORS:
+        raise ConfigError(
+            f"portfolio_vol.estimator must be one of {_ESTIMATORS}, got {p.estimator!r}",
+            parameter="portfolio_vol.estimator",
+        )
+
+    c = cfg.caps
+    gross = _num(c.gross, "caps.gross", 0.0, inf)
+    _num(c.net, "caps.net", 0.0, inf)
+    per_name = _num(c.per_name, "caps.per_name", 0.0, inf)
+    if per_name > gross:
+        raise ConfigError(
+            f"caps.per_name ({per_name}) exceeds caps.gross ({gross}): contradictory caps; "
+            "lower caps.per_name or raise caps.gross",
+            parameter="caps.per_name",
+        )
+
+    # The governor's, kill tiers' and ladder's own checks (also run where they are used).
+    from riskbook.book.governor import _check_governor, _check_tiers
+    from riskbook.book.ladder import _check_tiers as _check_ladder
+
+    _check_governor(cfg.governor)
+    _check_tiers(cfg.kill_tiers)
+    _check_ladder(cfg.ladder.tiers)
+
+    r = cfg.regime
+    _num(r.max_tilt, "regime.max_tilt", 0.0, 1.0)
+    _num(r.min_confidence, "regime.min_confidence", 0.0, 1.0)
+    for name, value in r.vol_targets.items():
+        _num(value, f"regime.vol_targets.{name}", 0.0, inf, closed="(]")
+    for name, tilts in r.sleeve_tilts.items():
+        for style, value in tilts.items():
+            _num(value, f"regime.sleeve_tilts.{name}.{style}", 0.0, inf)
+
+    t = cfg.turnover
+    _num(t.no_trade_band, "turnover.no_trade_band", 0.0, 1.0)
+    _num(t.edge_bps, "turnover.edge_bps", -inf, inf, closed="()")
+
+    _num(cfg.kelly_fraction, "kelly_fraction", 0.0, 1.0, closed="(]")
+    _int(cfg.warmup_days, "warmup_days", 0)
+    _num(cfg.periods_per_year, "periods_per_year", 0.0, inf, closed="(]")

@@ -591,7 +591,7 @@ def _check_rows_one_by_one(cons: PortfolioConstraints) -> None:
         if smallest > rows.b[j] + slack:
             name = rows.names[j]
             if name.startswith("groups["):
-                group, side = name[len("groups[") : -1].rsplit("] ", 1)
+                group, side = name[len("groups[") :].rsplit("] ", 1)
                 limit = rows.b[j] if side == "upper" else -rows.b[j]
                 reach = smallest if side == "upper" else -smallest
                 word = "at least" if side == "upper" else "at most"

@@ -20,6 +20,7 @@ from riskbook.optimize.constraints import (
     build_constraints,
 )
 from riskbook.optimize.mean_variance import max_ratio_weights
+from riskbook.optimize.qp import require_psd
 
 __all__ = ["max_diversification"]
 
@@ -68,6 +69,7 @@ def max_diversification(
     array([0.3333, 0.6667])
     """
     S, labels = unwrap_cov(cov)
+    require_psd(S)
     n = S.shape[0]
     cons = build_constraints(
         n,

@@ -35,7 +35,7 @@ from riskbook.optimize.constraints import (
     reachable_max,
     reachable_range,
 )
-from riskbook.optimize.qp import QuadraticProgram, solve_portfolio, solve_qp
+from riskbook.optimize.qp import QuadraticProgram, require_psd, solve_portfolio, solve_qp
 
 __all__ = [
     "EfficientFrontier",
@@ -105,6 +105,7 @@ def unconstrained_mean_variance(cov: Any, mu: Any) -> np.ndarray | pd.Series:
 def _constraints(
     S: np.ndarray, labels: list[str] | None, bounds, budget, groups, linear_constraints
 ) -> PortfolioConstraints:
+    require_psd(S)  # a non-PSD covariance makes the QP non-convex: refused, named
     return build_constraints(
         S.shape[0],
         labels,

@@ -19,7 +19,7 @@ from riskbook.optimize.constraints import (
     LinearConstraintsLike,
     build_constraints,
 )
-from riskbook.optimize.qp import solve_portfolio
+from riskbook.optimize.qp import require_psd, solve_portfolio
 
 __all__ = ["min_variance"]
 
@@ -62,8 +62,8 @@ def min_variance(
     Raises
     ------
     OptimizationError
-        Bad input (non-square, asymmetric, NaN, negative variance, mismatched lengths); the
-        ``parameter`` attribute names it.
+        Bad input (non-square, asymmetric, NaN, negative variance, not positive semidefinite,
+        mismatched lengths); the ``parameter`` attribute names it.
     InfeasibleError
         Constraints that admit no portfolio, named in ``parameter`` and the message.
 
@@ -95,6 +95,7 @@ def min_variance(
     Name: weight, dtype: float64
     """
     S, labels = unwrap_cov(cov)
+    require_psd(S)
     n = S.shape[0]
     cons = build_constraints(
         n,

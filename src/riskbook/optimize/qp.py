@@ -51,7 +51,14 @@ from riskbook.optimize.constraints import (
     explain_infeasibility,
 )
 
-__all__ = ["KKTReport", "QPSolution", "QuadraticProgram", "solve_portfolio", "solve_qp"]
+__all__ = [
+    "KKTReport",
+    "QPSolution",
+    "QuadraticProgram",
+    "require_psd",
+    "solve_portfolio",
+    "solve_qp",
+]
 
 FREE, AT_LO, AT_HI, FIXED = 0, 1, 2, 3
 
@@ -72,6 +79,32 @@ _MAX_ACTIVE_SET_STEPS = 100
 #: ``_proximal_active_set``), and its step limit.
 _PROXIMAL_EPS = 1e-6
 _MAX_PROXIMAL_STEPS = 200
+#: Ridge, relative to the mean variance, under which a singular PSD matrix still factorises (the
+#: fallback ladder's test): rounding-level negative eigenvalues pass, a real one does not.
+_PSD_RIDGE = 1e-10
+
+
+def require_psd(S: np.ndarray, name: str = "cov") -> None:
+    """Refuse a covariance with a real negative eigenvalue: the QP would be non-convex.
+
+    A Cholesky factorisation of ``S + 1e-10 * mean(diag S) * I``; when it fails, an
+    OptimizationError naming ``name`` and the smallest eigenvalue. Singular PSD matrices pass.
+    """
+    n = S.shape[0]
+    scale = float(np.trace(S)) / n if n else 0.0
+    if not scale > 0:  # zero or negative variances are refused (or handled) elsewhere
+        return
+    ridged = S + (_PSD_RIDGE * scale) * np.eye(n)
+    _, info = lapack.dpotrf(ridged, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        low = float(np.linalg.eigvalsh(S)[0])
+        raise OptimizationError(
+            f"{name} is not positive semidefinite (smallest eigenvalue {low:.3g}); repair it "
+            "first (riskbook.estimate: ledoit_wolf, pairwise_covariance, or "
+            "riskbook.estimate.higham.nearest_correlation)",
+            parameter=name,
+            min_eigenvalue=low,
+        )
 
 
 @dataclass(frozen=True)
