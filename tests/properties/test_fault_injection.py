@@ -120,4 +120,9 @@ def test_planner_killed_before_the_swap_leaves_the_old_file(tmp_path):
     assert visible == ["orders.csv"]
     # the only other file is the dead process's hidden temporary, never a torn orders.csv
     hidden = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
-    assert all(name.endswith(".tmp") for name in hidden)
+    assert hidden and all(name.endswith(".tmp") for name in hidden)
+    # the next write removes the dead writer's temporary
+    riskbook.plan(
+        EXAMPLE / "holdings.csv", EXAMPLE / "targets.csv", EXAMPLE / "prices.csv", cash=10_000.0
+    ).write_orders(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["orders.csv"]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskbook._files import remove_dead_temporaries
 from riskbook.data.market_data import MarketData
 from riskbook.data.validation import GapPolicy
 from riskbook.errors import StoreError
@@ -77,16 +78,12 @@ def _pause(stage: str) -> None:
 
 def _remove_stale_temporaries(root: Path, name: str) -> None:
     """Delete temporary files a killed ingest of ``name`` left behind (their process is gone)."""
-    for tmp in root.glob(f".{name}.parquet.tmp-*"):
-        pid = tmp.name.rsplit("-", 1)[-1]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except OSError:  # alive but not ours
-            continue
+
+    def pid_of(file_name: str) -> int | None:
+        pid = file_name.rsplit("-", 1)[-1]
+        return int(pid) if pid.isdigit() else None
+
+    remove_dead_temporaries(root.glob(f".{name}.parquet.tmp-*"), pid_of)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -65,6 +65,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from riskbook._files import remove_dead_temporaries
 from riskbook.errors import ConfigError, DataError, TargetError
 from riskbook.execute.costs import Costs
 from riskbook.execute.orders import (
@@ -503,6 +504,13 @@ def _write_text(handle: Any, text: str) -> None:
 def _atomic_write(path: Path, text: str) -> Path:
     directory = path.parent
     tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+    def pid_of(name: str) -> int | None:  # ".orders.csv.<pid>.<hex>.tmp"
+        pid = name[len(path.name) + 2 :].split(".", 1)[0]
+        return int(pid) if pid.isdigit() else None
+
+    with contextlib.suppress(OSError):  # a planner killed mid-write left its temporary here
+        remove_dead_temporaries(directory.glob(f".{path.name}.*.tmp"), pid_of)
     try:
         # "x": a fresh file with the umask's permissions, never someone else's
         with open(tmp, "x", encoding="utf-8", newline="") as handle:

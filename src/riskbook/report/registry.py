@@ -87,6 +87,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from riskbook._files import pid_alive
 from riskbook.data.store import META_KEY, NAME_PATTERN, _fsync_dir, fingerprint, riskbook_home
 from riskbook.errors import StoreError
 
@@ -407,16 +408,6 @@ def _checkpoint(stage: str) -> None:
     if os.environ.get(PAUSE_ENV) == stage:
         print(f"riskbook registry: paused at {stage}", file=sys.stderr, flush=True)
         time.sleep(600)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but not ours
-        return True
-    return True
 
 
 def _flatten(config: Any, prefix: str = "") -> dict[str, Any]:
@@ -1032,7 +1023,7 @@ class Registry:
             parts = entry.name.rsplit("+", 2)
             dead = False
             if len(parts) == 3 and parts[1] == host and parts[2].isdigit() and os.name == "posix":
-                dead = int(parts[2]) != os.getpid() and not _pid_alive(int(parts[2]))
+                dead = int(parts[2]) != os.getpid() and not pid_alive(int(parts[2]))
             try:
                 stale = now - entry.stat().st_mtime > STALE_AFTER
             except OSError:
