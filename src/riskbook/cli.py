@@ -26,6 +26,14 @@ app.add_typer(data_app, name="data")
 console = Console()
 
 
+def _costs_option(text: str) -> float | str:
+    """``--costs``: a number of basis points, or a preset name such as ``ib``."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _fail(exc: RiskbookError) -> None:
     console.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(code=2)
@@ -350,10 +358,7 @@ def lean_run(
         if value is not None:
             overrides[key] = value
     if costs is not None:
-        try:
-            overrides["costs"] = float(costs)
-        except ValueError:
-            overrides["costs"] = costs
+        overrides["costs"] = _costs_option(costs)
     if parameter:
         pairs = [p.split("=", 1) for p in parameter]
         if any(len(p) != 2 for p in pairs):
@@ -420,12 +425,6 @@ def plan_command(
     """Orders that move --positions to --targets at --prices; the weights after, explained."""
     from riskbook.execute.planner import plan, plan_from_book
 
-    cost_arg: object = costs
-    if costs is not None:
-        try:
-            cost_arg = float(costs)
-        except ValueError:
-            cost_arg = costs
     options = dict(
         cash=cash,
         min_trade_value=min_trade_value,
@@ -434,7 +433,7 @@ def plan_command(
         fractional=fractional,
         cash_buffer=cash_buffer,
         rounding=rounding,
-        costs=cost_arg,
+        costs=None if costs is None else _costs_option(costs),
     )
     try:
         if book is not None:

@@ -41,6 +41,7 @@ from riskbook.book.stages import (
     asset_covariance,
     cap_and_renormalise,
     cost_gate,
+    ex_ante_vol,
     no_trade_band,
     probation_factor,
     sleeve_covariance,
@@ -86,9 +87,7 @@ class TargetBook:
 
 
 def _vol(w: np.ndarray, cov: np.ndarray | None, periods_per_year: float) -> float:
-    if cov is None or not w.any():
-        return 0.0
-    return float(np.sqrt(max(w @ cov @ w, 0.0) * periods_per_year))
+    return 0.0 if cov is None or not w.any() else ex_ante_vol(w, cov, periods_per_year)
 
 
 def _record(stage: str, W: np.ndarray, **info: Any) -> StageRecord:
@@ -235,10 +234,7 @@ class BookBuilder:
             self._warm_up(view, cfg.warmup_days)
         self.tracker.update(view)
         self.skill.update(self.tracker)
-        unit: dict[str, np.ndarray | None] = {}
-        for name, sleeve in self.sleeves.items():
-            raw = None if name in self.demoted else sleeve.weights(view)
-            unit[name] = None if raw is None else unit_gross(raw)
+        unit = self._sleeve_targets(view)
         self.tracker.record(view.time, unit)
         active = [k for k, w in unit.items() if w is not None]
 
@@ -507,11 +503,15 @@ class BookBuilder:
         for t in past:
             then = daily.until(t)
             self.tracker.update(then)
-            targets = {}
-            for name, sleeve in self.sleeves.items():
-                raw = None if name in self.demoted else sleeve.weights(then)
-                targets[name] = None if raw is None else unit_gross(raw)
-            self.tracker.record(t, targets)
+            self.tracker.record(t, self._sleeve_targets(then))
+
+    def _sleeve_targets(self, view: Any) -> dict[str, np.ndarray | None]:
+        """Each sleeve's unit-gross target at the view's time (None: no target, or demoted)."""
+        unit: dict[str, np.ndarray | None] = {}
+        for name, sleeve in self.sleeves.items():
+            raw = None if name in self.demoted else sleeve.weights(view)
+            unit[name] = None if raw is None else unit_gross(raw)
+        return unit
 
     # ------------------------------------------------------------------ stage 1 details
     def _allocate(self, view, ready, audit, regime_tilt, counts) -> dict[str, float]:

@@ -24,8 +24,14 @@ from riskbook.estimate import (
 )
 from riskbook.optimize import optimize_with_fallback, risk_parity
 
-
 # --------------------------------------------------------------------------- stage 0
+
+
+def ex_ante_vol(w: np.ndarray, cov: np.ndarray, periods_per_year: float) -> float:
+    """Annualised ``sqrt(w' S w)`` (a tiny negative from rounding reads as 0)."""
+    return float(np.sqrt(max(w @ cov @ w, 0.0) * periods_per_year))
+
+
 def sleeve_scales(
     unit_weights: dict[str, np.ndarray],
     realised_vol: dict[str, float | None],
@@ -44,7 +50,7 @@ def sleeve_scales(
         vol = realised_vol.get(name)
         source = "realised"
         if vol is None and asset_cov is not None:
-            vol = float(np.sqrt(max(w @ asset_cov @ w, 0.0) * periods_per_year))
+            vol = ex_ante_vol(w, asset_cov, periods_per_year)
             source = "ex_ante"
         if vol is None or not np.isfinite(vol):
             scales[name], used[name] = 0.0, "no estimate"
@@ -194,7 +200,7 @@ def vol_target(
     bounds: still one scaling, but one that knows the caps will trim the largest names. Stage 4
     then applies the same caps, so they hold exactly.
     """
-    sigma = float(np.sqrt(max(W @ cov @ W, 0.0) * periods_per_year))
+    sigma = ex_ante_vol(W, cov, periods_per_year)
     lo, hi = config.leverage
     if sigma == 0:
         return W * hi, {"ex_ante_vol": 0.0, "target": target, "leverage": hi}
@@ -205,7 +211,7 @@ def vol_target(
 
     def capped_vol(level: float) -> float:
         x = limits(W * level)
-        return float(np.sqrt(max(x @ cov @ x, 0.0) * periods_per_year))
+        return ex_ante_vol(x, cov, periods_per_year)
 
     if capped_vol(lev) >= target * (1 - 1e-9):
         return W * lev, info
